@@ -1,0 +1,21 @@
+import os
+
+import pytest
+
+# Keep the 2-core CI machine responsive and runs reproducible.
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except ImportError:  # pragma: no cover
+        has_cuda = False
+    if has_cuda:
+        return
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device; none is available here")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)

@@ -1,0 +1,239 @@
+"""Base class of the network estimators: parameters, inputs, device, prediction."""
+
+import copy
+import inspect
+import os
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from noisyactive.classifiers._inputs import prepare_input
+from noisyactive.classifiers._net import InputNorm
+from noisyactive.nets import MLP, ResNet18, SmallCNN, final_linear
+from noisyactive.utils._param_validation import (
+    HasMethods,
+    Integral,
+    Interval,
+    Real,
+    StrOptions,
+)
+
+__all__ = ["BaseNetEstimator", "resolve_device"]
+
+_NAMED_MODULES = {"resnet18": ResNet18, "mlp": MLP, "small_cnn": SmallCNN}
+
+
+def resolve_device(device):
+    """``"auto"`` -> ``"cuda"`` when a GPU is present, else ``"cpu"``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
+    return str(device)
+
+
+def _accepts(fn, name):
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return False
+    return name in params or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    )
+
+
+class _NetworkFactory:
+    """Picklable zero-argument builder of the (normalised) network."""
+
+    def __init__(
+        self, module, kwargs, input_kind, input_shape, n_classes, weights, stats
+    ):
+        self.module, self.kwargs = module, kwargs
+        self.input_kind, self.input_shape = input_kind, input_shape
+        self.n_classes, self.weights, self.stats = n_classes, weights, stats
+
+    def _body(self):
+        spec, kw = self.module, dict(self.kwargs)
+        image = self.input_kind == "image"
+        if isinstance(spec, nn.Module):
+            body = copy.deepcopy(spec)
+            for sub in body.modules():  # a fresh initialisation per network
+                if hasattr(sub, "reset_parameters"):
+                    sub.reset_parameters()
+            return body
+        if spec == "auto":
+            spec = "resnet18" if image else "mlp"
+        cls = _NAMED_MODULES.get(spec, spec) if isinstance(spec, str) else spec
+        if cls is ResNet18:
+            kw.setdefault("small_input", min(self.input_shape[1:]) <= 64)
+            if self.weights is not None:
+                kw.setdefault("weights", self.weights)
+        if _accepts(cls, "num_classes"):
+            kw.setdefault("num_classes", self.n_classes)
+        if image and _accepts(cls, "in_channels"):
+            kw.setdefault("in_channels", self.input_shape[0])
+        if not image and _accepts(cls, "n_features"):
+            kw.setdefault("n_features", self.input_shape[0])
+        return cls(**kw)
+
+    def __call__(self):
+        body = self._body()
+        final_linear(body)  # refuse early if it does not end in nn.Linear
+        return InputNorm(body, *self.stats)
+
+
+def _input_stats(X, input_kind):
+    """Per-channel (images) or per-feature (tabular) mean and std, in the units
+    the network sees (uint8 images as [0, 1])."""
+    if input_kind == "image":
+        scale = 255.0 if X.dtype == np.uint8 else 1.0
+        c = X.shape[1]
+        step = max(1, X.shape[0] // 2048)  # a subsample is plenty for the mean
+        sub = np.asarray(X[::step], dtype=np.float64) / scale
+        mean = sub.mean(axis=(0, 2, 3))
+        std = sub.std(axis=(0, 2, 3))
+        shape = (1, c, 1, 1)
+    else:
+        mean, std = X.mean(axis=0, dtype=np.float64), X.std(axis=0, dtype=np.float64)
+        shape = (1, X.shape[1])
+    std = np.where(std > 1e-8, std, 1.0)
+    return mean.reshape(shape).astype(np.float32), std.reshape(shape).astype(np.float32)
+
+
+class BaseNetEstimator(ClassifierMixin, BaseEstimator):
+    """Shared machinery of :class:`NetClassifier` and :class:`NoisyLabelFilter`."""
+
+    _parameter_constraints = {
+        "module": [StrOptions({"auto", *_NAMED_MODULES}), type, nn.Module, callable],
+        "module_kwargs": [dict, None],
+        "weights": [str, os.PathLike, None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"cosine"}), None],
+        "augment": ["boolean"],
+        "image_size": [Interval(Integral, 1, None, closed="left"), tuple, None],
+        "cache_dir": [str, os.PathLike, None],
+        "device": [str],
+        "precision": [StrOptions({"auto", "fp32", "bf16"})],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "optimizer": [HasMethods(["step"]), type],
+    }
+
+    # -- helpers used by subclasses ----------------------------------------------
+    def _encode_labels(self, y):
+        check_classification_targets(y)
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D, got shape {y.shape}.")
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes in y; got only one "
+                f"class: {self.classes_[0]!r}."
+            )
+        return encoder.transform(y).astype(np.int64)
+
+    def _check_known_labels(self, y, name="y_val"):
+        y = np.asarray(y)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"{name} contains labels not seen in y during fit: {unknown[:10]!r}; "
+                f"known classes are {self.classes_!r}."
+            )
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _prepare(self, X, y=None, *, reset):
+        return prepare_input(
+            self,
+            X,
+            y,
+            reset=reset,
+            image_size=self.image_size,
+            cache_dir=self.cache_dir,
+        )
+
+    def _net_kwargs(self, X, n_classes):
+        """Constructor arguments of the skorch net for data X."""
+        device = resolve_device(self.device)
+        amp = None
+        if self.precision in ("auto", "bf16") and device.startswith("cuda"):
+            if torch.cuda.is_bf16_supported():
+                amp = torch.bfloat16
+            elif self.precision == "bf16":
+                raise ValueError("precision='bf16' but this GPU does not support bf16.")
+        is_image = self.input_kind_ == "image"
+        unit = X.dtype == np.uint8 or (is_image and X.min() >= 0 and X.max() <= 1)
+        rng = check_random_state(self.random_state)
+        self._seed = int(rng.randint(0, 2**31 - 1))
+        factory = _NetworkFactory(
+            self.module,
+            dict(self.module_kwargs or {}),
+            self.input_kind_,
+            self.input_shape_,
+            n_classes,
+            self.weights,
+            _input_stats(X, self.input_kind_),
+        )
+        return dict(
+            module=factory,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            optimizer__momentum=self.momentum,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            callbacks=self.callbacks,
+            verbose=int(self.verbose),
+            device=device,
+            is_image=is_image,
+            augment=bool(self.augment) and is_image,
+            unit_range=bool(unit),
+            amp_dtype=amp,
+            channels_last=is_image and device.startswith("cuda"),
+            seed=self._seed,
+            lr_schedule=self.lr_schedule,
+        )
+
+    def _validation_arrays(self, X_val, y_val):
+        if X_val is None and y_val is None:
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        X_val, _ = self._prepare(X_val, reset=False)
+        return X_val, self._check_known_labels(y_val)
+
+    # -- public API -----------------------------------------------------------------
+    def predict_proba(self, X):
+        """Class probabilities (the ensemble's mean softmax), shape (n, n_classes)."""
+        check_is_fitted(self, "net_")
+        X, _ = self._prepare(X, reset=False)
+        return self.net_.predict_proba_arrays(X)
+
+    def predict(self, X):
+        """Predicted class labels."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def embed(self, X):
+        """Penultimate embeddings (the input of the final linear layer)."""
+        check_is_fitted(self, "net_")
+        X, _ = self._prepare(X, reset=False)
+        return self.net_.embed_arrays(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        tags.input_tags.allow_nan = False
+        return tags

@@ -1,0 +1,208 @@
+"""A plain cross-entropy network as a scikit-learn classifier."""
+
+import numpy as np
+import torch
+
+from noisyactive.classifiers._base import BaseNetEstimator
+from noisyactive.classifiers._net import ArrayNet
+from noisyactive.utils._param_validation import Interval, Real, _fit_context
+
+__all__ = ["NetClassifier"]
+
+
+class NetClassifier(BaseNetEstimator):
+    """A torch network trained with plain cross-entropy (skorch inside).
+
+    The classifier that phase 2 trains on the clean part, and the "CE" baseline.
+    Accepts 2-D features, 4-D images (uint8 or float, NCHW or NHWC) and arrays of
+    image paths, like :class:`~noisyactive.NoisyLabelFilter`.
+
+    Parameters
+    ----------
+    module : "auto", "resnet18", "mlp", "small_cnn", nn.Module class or instance
+        ``"auto"`` is ResNet18 for images (a 3x3 stem for images of 64 px or less)
+        and an MLP for 2-D input. A class is called with ``module_kwargs`` plus
+        ``num_classes`` (and ``in_channels`` / ``n_features`` when it accepts
+        them); it must end in ``nn.Linear``.
+    module_kwargs : dict, default=None
+        Extra constructor arguments of the module.
+    weights : None, "imagenet" or path, default=None
+        Local pretrained ResNet18 weights (never downloaded).
+    max_epochs : int, default=30
+    batch_size : int, default=128
+    lr : float, default=0.01
+    momentum : float, default=0.9
+    weight_decay : float, default=1e-4
+        SGD settings of the paper.
+    lr_schedule : "cosine" or None, default="cosine"
+        Cosine decay over ``max_epochs`` during ``fit``.
+    finetune_lr : float, default=None
+        Constant learning rate of :meth:`partial_fit` (fine-tuning rounds);
+        ``None`` means ``lr / 10``.
+    augment : bool, default=True
+        The paper's train augmentations (crop, flip, colour jitter, blur) for image
+        input, on the device.
+    image_size : int or (int, int), default=224
+        Size images given as paths are resized to.
+    cache_dir : str or path, default=None
+        Where decoded path inputs are cached as a memory-mapped uint8 array.
+    device : str, default="auto"
+        ``"auto"`` is CUDA when present, else CPU.
+    precision : {"auto", "fp32", "bf16"}, default="auto"
+        ``"auto"`` trains in bf16 autocast on a GPU that supports it.
+    optimizer : torch optimizer class, default=torch.optim.SGD
+    callbacks : list of skorch callbacks, default=None
+    random_state : int, RandomState or None, default=None
+    verbose : int, default=0
+        1 prints one line per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    net_ : skorch.NeuralNet
+        The trained network (``net_.module_``).
+    history_ : skorch.History
+        Per-epoch training loss, learning rate and validation macro-F1.
+    n_features_in_ : int
+    best_epoch_ : int or None
+        Epoch with the best validation macro-F1, whose weights were restored.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> X, y = make_classification(200, 8, random_state=0)
+    >>> clf = NetClassifier(max_epochs=5, lr=0.1, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints = {
+        **BaseNetEstimator._parameter_constraints,
+        "finetune_lr": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(
+        self,
+        module="auto",
+        *,
+        module_kwargs=None,
+        weights=None,
+        max_epochs=30,
+        batch_size=128,
+        lr=0.01,
+        momentum=0.9,
+        weight_decay=1e-4,
+        lr_schedule="cosine",
+        finetune_lr=None,
+        augment=True,
+        image_size=224,
+        cache_dir=None,
+        device="auto",
+        precision="auto",
+        optimizer=torch.optim.SGD,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.module = module
+        self.module_kwargs = module_kwargs
+        self.weights = weights
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.finetune_lr = finetune_lr
+        self.augment = augment
+        self.image_size = image_size
+        self.cache_dir = cache_dir
+        self.device = device
+        self.precision = precision
+        self.optimizer = optimizer
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _make_net(self, X, y_enc, valid):
+        kwargs = self._net_kwargs(X, len(self.classes_))
+        return ArrayNet(finetune_lr=self.finetune_lr, valid_data=valid, **kwargs)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, X_val=None, y_val=None):
+        """Train from scratch on (X, y).
+
+        With ``X_val``/``y_val``, the weights of the epoch with the best validation
+        macro-F1 are kept (the paper's protocol).
+        """
+        X, y = self._prepare(X, y, reset=True)
+        y_enc = self._encode_labels(y)
+        valid = self._validation_arrays(X_val, y_val)
+        self.net_ = self._make_net(X, y_enc, valid).initialize()
+        self.net_.fit_arrays(X, y_enc)
+        self.best_epoch_ = self._finish(valid)
+        return self
+
+    def _finish(self, valid):
+        best = None
+        if valid is not None:
+            scores = self.net_.history[:, "valid_f1"]
+            best = int(np.argmax(scores))
+            self.net_.restore_best()
+        self.net_.valid_data = None
+        self.history_ = self.net_.history
+        return best
+
+    def partial_fit(self, X, y, classes=None):
+        """One more epoch of training at ``finetune_lr``, keeping the weights.
+
+        On an unfitted classifier, ``classes`` (all labels that will ever be seen)
+        initialises the network first.
+        """
+        if not hasattr(self, "net_"):
+            self._validate_params()
+            X, y = self._prepare(X, y, reset=True)
+            labels = np.unique(np.concatenate([np.asarray(y), np.asarray(classes)]))
+            self._encode_labels(labels)
+            self.net_ = self._make_net(X, None, None).initialize()
+        else:
+            X, y = self._prepare(X, y, reset=False)
+        y_enc = self._check_known_labels(y, name="y")
+        self.net_.finetuning_ = True
+        self.net_.fit_arrays(X, y_enc, epochs=1)
+        self.history_ = self.net_.history
+        return self
+
+    def get_torch_state(self):
+        """Everything needed to restore this fitted classifier, as plain Python
+        values and tensors (loadable with ``torch.load(..., weights_only=True)``)."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "net_")
+        return {
+            "classes": self.classes_.tolist(),
+            "input_kind": self.input_kind_,
+            "input_shape": list(self.input_shape_),
+            "n_features_in": int(self.n_features_in_),
+            "module": self.net_.module_.state_dict(),
+            "optimizer": self.net_.optimizer_.state_dict(),
+            "n_epochs_done": int(self.net_.n_epochs_done_),
+            "stats": [self.net_.module_.mean.cpu(), self.net_.module_.std.cpu()],
+        }
+
+    def set_torch_state(self, state):
+        """Restore a classifier saved with :meth:`get_torch_state` (on this
+        unfitted or fitted estimator; its parameters must match)."""
+        self.classes_ = np.asarray(state["classes"])
+        self.input_kind_ = state["input_kind"]
+        self.input_shape_ = tuple(state["input_shape"])
+        self.n_features_in_ = int(state["n_features_in"])
+        shape = (1, *self.input_shape_)
+        dummy = np.zeros(shape, np.uint8 if self.input_kind_ == "image" else np.float32)
+        self.net_ = self._make_net(dummy, None, None).initialize()
+        self.net_.module_.load_state_dict(state["module"])
+        self.net_.optimizer_.load_state_dict(state["optimizer"])
+        self.net_.n_epochs_done_ = int(state["n_epochs_done"])
+        self.net_.finetuning_ = True
+        self.history_ = self.net_.history
+        return self

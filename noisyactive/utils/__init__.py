@@ -1,0 +1,3 @@
+"""Internal utilities shared by the estimators."""
+
+__all__: list[str] = []

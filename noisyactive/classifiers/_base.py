@@ -224,7 +224,8 @@ class BaseNetEstimator(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """Predicted class labels."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def embed(self, X):
         """Penultimate embeddings (the input of the final linear layer)."""

@@ -24,9 +24,9 @@ def estimate_class_clean_counts(noisy_counts, noise_rate, *, transition_matrix=N
     count ``n_c``, clipping it to at least 1 and multiplying by ``1 - tau`` gives
     the clean estimate, which is at most ``m_c``. (Clipping ``n_c`` itself to
     ``m_c`` would underestimate the largest class, whose true count exceeds its
-    noisy count when more of its samples are flipped away than flipped in.) With a transition matrix ``T`` (``T[i, j] = P(noisy j | true
-    i)``) the true counts solve ``T^T n = m`` and the clean estimate is
-    ``n_c T[c, c]``.
+    noisy count when more of its samples are flipped away than flipped in.)
+    With a transition matrix ``T`` (``T[i, j] = P(noisy j | true i)``) the true
+    counts solve ``T^T n = m`` and the clean estimate is ``n_c T[c, c]``.
 
     Parameters
     ----------

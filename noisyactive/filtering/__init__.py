@@ -1,0 +1,27 @@
+"""Phase 1: Co-teaching with a Variance-of-Gradients mix."""
+
+from noisyactive.filtering._filter import NoisyLabelFilter
+from noisyactive.filtering._noise_rate import estimate_noise_rate
+from noisyactive.filtering._quota import (
+    class_keep_quotas,
+    estimate_class_clean_counts,
+    select_per_class,
+)
+from noisyactive.filtering._schedule import forget_rate_schedule, n_remember
+from noisyactive.filtering._selection import select_small_loss_and_vog, split_mix
+from noisyactive.filtering._vog import VOGBuffer, normalize_by_class, vog_gradients
+
+__all__ = [
+    "NoisyLabelFilter",
+    "VOGBuffer",
+    "class_keep_quotas",
+    "estimate_class_clean_counts",
+    "estimate_noise_rate",
+    "forget_rate_schedule",
+    "n_remember",
+    "normalize_by_class",
+    "select_per_class",
+    "select_small_loss_and_vog",
+    "split_mix",
+    "vog_gradients",
+]

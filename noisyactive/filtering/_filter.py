@@ -1,0 +1,300 @@
+"""NoisyLabelFilter: phase 1 of Khanal et al. (2024)."""
+
+import numpy as np
+import torch
+
+from noisyactive.classifiers import NetClassifier
+from noisyactive.classifiers._base import BaseNetEstimator
+from noisyactive.filtering._coteaching import CoTeachingNet
+from noisyactive.filtering._quota import estimate_class_clean_counts
+from noisyactive.utils._param_validation import (
+    Integral,
+    Interval,
+    Real,
+    StrOptions,
+    _fit_context,
+)
+
+__all__ = ["NoisyLabelFilter"]
+
+_SHARED_WITH_CLASSIFIER = (
+    "module",
+    "module_kwargs",
+    "weights",
+    "max_epochs",
+    "batch_size",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "lr_schedule",
+    "augment",
+    "image_size",
+    "cache_dir",
+    "device",
+    "precision",
+    "optimizer",
+    "random_state",
+)
+
+
+class NoisyLabelFilter(BaseNetEstimator):
+    """Co-teaching with a Variance-of-Gradients mix: robust training on noisy labels
+    that splits the training set into a clean and a noisy part.
+
+    Two networks are trained together. In every batch each network keeps the
+    ``R = floor((1 - tau_e) b)`` samples it trusts most — ``ceil((1 - m) R)`` with
+    the smallest loss and the rest with the smallest VOG among the others — and
+    each network is updated on the other's selection (Han et al. 2018; Khanal et
+    al. 2024). ``tau_e = tau * min(e / num_gradual, 1) ** exponent``. VOG (Agarwal
+    et al. 2022) is the spread over the last ``vog_window`` epochs of each sample's
+    gradient with respect to the final layer's label row, computed in closed form
+    from the training forward pass; it is used only after the warm-up
+    (``num_gradual`` epochs) and once ``vog_window`` epochs of history exist.
+
+    Parameters
+    ----------
+    module : "auto", "resnet18", "mlp", "small_cnn", nn.Module class or instance
+        ``"auto"``: ResNet18 for images (3x3 stem for images of 64 px or less), an
+        MLP for 2-D input. Any module ending in ``nn.Linear`` works.
+    module_kwargs : dict, default=None
+        Extra constructor arguments of the module.
+    weights : None, "imagenet" or path, default=None
+        Local pretrained ResNet18 weights; never downloaded.
+    mix_ratio : float in [0, 1], default=0.0
+        ``m``: share of the kept samples chosen by VOG. 0 is plain Co-teaching.
+    forget_rate : float in [0, 1) or "auto", default="auto"
+        ``tau``, normally the noise rate. ``"auto"`` estimates it during the
+        warm-up from the previous epoch's per-sample losses with a two-component
+        Gaussian mixture (:func:`~noisyactive.filtering.estimate_noise_rate`) and
+        freezes it at the end of the warm-up; the value used is ``forget_rate_``.
+    num_gradual : int, default=10
+        ``Tk``, warm-up epochs over which the forget rate ramps up.
+    exponent : float, default=1.0
+        ``c`` of the ramp.
+    vog_window : int >= 2, default=5
+        ``t``, epochs of gradient history per sample.
+    vog_normalize : None or "class", default=None
+        ``"class"`` z-scores VOG within each noisy class before selecting.
+    vog_dtype : {"float32", "float16"}, default="float32"
+        Storage of the VOG ring buffer (``2 n t (D + 1)`` values).
+    selection : {"batch", "class_quota"}, default="batch"
+        ``"batch"`` is the paper's per-batch rule. ``"class_quota"`` (noisyactive's
+        own) keeps, per noisy class, an estimated number of clean samples with the
+        smallest previous-epoch loss (and VOG mix), so rare classes are not thrown
+        away; see ``class_clean_counts_``.
+    transition_matrix : array of shape (k, k), default=None
+        Known noise transition matrix for the class-clean-count estimate
+        (symmetric noise at ``forget_rate_`` otherwise).
+    max_epochs, batch_size, lr, momentum, weight_decay, lr_schedule, augment, \
+image_size, cache_dir, device, precision, optimizer, callbacks, random_state, \
+verbose
+        As in :class:`~noisyactive.NetClassifier` (SGD 0.01, momentum 0.9, weight
+        decay 1e-4, cosine schedule, the paper's augmentations for images, CUDA with
+        bf16 autocast when present). A ``batch_size`` larger than the data trains
+        on one full batch.
+
+    Attributes
+    ----------
+    clean_mask_ : ndarray of bool, shape (n_samples,)
+        Samples network 1 selected during the last epoch (True = kept as clean).
+    selection_rate_ : ndarray of shape (n_samples,)
+        Share of the last ``vog_window`` epochs in which each sample was selected.
+    vog_scores_ : ndarray of shape (n_samples,)
+        Network 1's VOG at the end of training (NaN with fewer epochs than the
+        window).
+    loss_scores_ : ndarray of shape (n_samples,)
+        Mean per-sample training loss of the two networks in the last epoch.
+    forget_rate_ : float
+        The forget rate used (given or estimated).
+    class_clean_counts_ : ndarray of shape (n_classes,)
+        Estimated number of correctly labeled samples per noisy class.
+    vog_buffer_nbytes_ : int
+        Memory held by the two VOG buffers during training.
+    classes_, n_features_in_, net_, history_, best_epoch_
+
+    References
+    ----------
+    .. [1] B. Han et al., "Co-teaching: Robust training of deep neural networks
+       with extremely noisy labels", NeurIPS 2018.
+    .. [2] C. Agarwal, D. D'souza, S. Hooker, "Estimating example difficulty using
+       variance of gradients", CVPR 2022.
+    .. [3] B. Khanal et al., "Active label refinement for robust training of
+       imbalanced medical image classification tasks in the presence of high label
+       noise", MICCAI 2024.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from noisyactive.datasets import inject_label_noise
+    >>> X, y = make_classification(300, 10, n_informative=6, random_state=0)
+    >>> y_noisy = inject_label_noise(y, 0.3, random_state=0)
+    >>> filt = NoisyLabelFilter(mix_ratio=0.2, forget_rate=0.3, num_gradual=3,
+    ...                         vog_window=2, max_epochs=6, lr=0.05, random_state=0)
+    >>> filt.fit(X, y_noisy).clean_mask_.shape
+    (300,)
+    """
+
+    _parameter_constraints = {
+        **BaseNetEstimator._parameter_constraints,
+        "mix_ratio": [Interval(Real, 0, 1, closed="both")],
+        "forget_rate": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "num_gradual": [Interval(Integral, 0, None, closed="left")],
+        "exponent": [Interval(Real, 0, None, closed="neither")],
+        "vog_window": [Interval(Integral, 2, None, closed="left")],
+        "vog_normalize": [StrOptions({"class"}), None],
+        "vog_dtype": [StrOptions({"float32", "float16"})],
+        "selection": [StrOptions({"batch", "class_quota"})],
+        "transition_matrix": ["array-like", None],
+    }
+
+    def __init__(
+        self,
+        module="auto",
+        *,
+        module_kwargs=None,
+        weights=None,
+        mix_ratio=0.0,
+        forget_rate="auto",
+        num_gradual=10,
+        exponent=1.0,
+        vog_window=5,
+        vog_normalize=None,
+        vog_dtype="float32",
+        selection="batch",
+        transition_matrix=None,
+        max_epochs=30,
+        batch_size=128,
+        lr=0.01,
+        momentum=0.9,
+        weight_decay=1e-4,
+        lr_schedule="cosine",
+        augment=True,
+        image_size=224,
+        cache_dir=None,
+        device="auto",
+        precision="auto",
+        optimizer=torch.optim.SGD,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.module = module
+        self.module_kwargs = module_kwargs
+        self.weights = weights
+        self.mix_ratio = mix_ratio
+        self.forget_rate = forget_rate
+        self.num_gradual = num_gradual
+        self.exponent = exponent
+        self.vog_window = vog_window
+        self.vog_normalize = vog_normalize
+        self.vog_dtype = vog_dtype
+        self.selection = selection
+        self.transition_matrix = transition_matrix
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.augment = augment
+        self.image_size = image_size
+        self.cache_dir = cache_dir
+        self.device = device
+        self.precision = precision
+        self.optimizer = optimizer
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_transition_matrix(self):
+        if self.transition_matrix is None:
+            return None
+        t = np.asarray(self.transition_matrix, dtype=float)
+        k = len(self.classes_)
+        if t.shape != (k, k) or np.any(t < 0) or not np.allclose(t.sum(1), 1):
+            raise ValueError(
+                f"transition_matrix must be a ({k}, {k}) row-stochastic matrix "
+                f"(rows: true class, columns: noisy class); got shape {t.shape}."
+            )
+        return t
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, X_val=None, y_val=None):
+        """Co-teach two networks on (X, noisy y) and record the clean mask.
+
+        Parameters
+        ----------
+        X : array of shape (n, d), (n, C, H, W), (n, H, W, C), or (n,) paths
+        y : array-like of shape (n,)
+            Noisy labels (any hashable values; encoded through ``classes_``).
+        X_val, y_val : optional validation data
+            Predictions then use the weights of the epoch with the best validation
+            macro-F1 (the paper's protocol); ``clean_mask_`` stays the last epoch's.
+
+        Returns
+        -------
+        self
+        """
+        X, y = self._prepare(X, y, reset=True)
+        y_enc = self._encode_labels(y)
+        transition = self._check_transition_matrix()
+        valid = self._validation_arrays(X_val, y_val)
+        kwargs = self._net_kwargs(X, len(self.classes_))
+        kwargs["batch_size"] = min(self.batch_size, X.shape[0])
+        self.net_ = CoTeachingNet(
+            n_classes=len(self.classes_),
+            mix_ratio=self.mix_ratio,
+            forget_rate=self.forget_rate,
+            num_gradual=self.num_gradual,
+            exponent=self.exponent,
+            vog_window=self.vog_window,
+            vog_normalize=self.vog_normalize,
+            vog_dtype=getattr(torch, self.vog_dtype),
+            selection=self.selection,
+            transition_matrix=transition,
+            valid_data=valid,
+            **kwargs,
+        ).initialize()
+        self.net_.fit_arrays(X, y_enc)
+        result = self.net_.release_training_state()
+        self.clean_mask_ = result["clean_mask"]
+        self.selection_rate_ = result["selection_rate"]
+        self.vog_scores_ = result["vog_scores"]
+        self.loss_scores_ = result["loss_scores"]
+        self.vog_buffer_nbytes_ = int(result["vog_buffer_nbytes"])
+        self.forget_rate_ = float(result["forget_rate"])
+        self.noise_rate_estimates_ = np.asarray(result["rate_estimates"])
+        counts = np.bincount(y_enc, minlength=len(self.classes_))
+        self.class_clean_counts_ = estimate_class_clean_counts(
+            counts, self.forget_rate_, transition_matrix=transition
+        )
+        self.best_epoch_ = None
+        if valid is not None:
+            self.best_epoch_ = int(np.argmax(self.net_.history[:, "valid_f1"]))
+            self.net_.restore_best()
+        self.net_.valid_data = None
+        self.history_ = self.net_.history
+        return self
+
+    def fit_resample(self, X, y, **fit_params):
+        """Fit, then return the samples kept as clean (imbalanced-learn's sampler
+        protocol, so the filter can change ``y`` inside an imblearn ``Pipeline``).
+
+        Returns
+        -------
+        X_clean, y_clean
+        """
+        self.fit(X, y, **fit_params)
+        mask = self.clean_mask_
+        X_out = (
+            X[mask]
+            if hasattr(X, "__getitem__") and hasattr(X, "shape")
+            else (np.asarray(X, dtype=object)[mask])
+        )
+        return X_out, np.asarray(y)[mask]
+
+    def _make_classifier(self):
+        """An unfitted plain cross-entropy classifier of the same network family
+        (what :class:`~noisyactive.ActiveLabelCleaner` trains by default)."""
+        params = {name: getattr(self, name) for name in _SHARED_WITH_CLASSIFIER}
+        return NetClassifier(**params)

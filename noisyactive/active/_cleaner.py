@@ -1,0 +1,335 @@
+"""ActiveLabelCleaner: phase 2 of Khanal et al. (2024), budgeted relabeling."""
+
+import os
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _estimator_has,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from noisyactive.active._ask_tell import AskTellMixin
+from noisyactive.active._campaign import CampaignMixin
+from noisyactive.active._checkpoint import data_fingerprint, read_state
+from noisyactive.active._persist import check_fingerprint, restore_campaign
+from noisyactive.active._rounds import expand_proba
+from noisyactive.utils._param_validation import (
+    HasMethods,
+    Interval,
+    RealNotInt,
+    StrOptions,
+    _fit_context,
+)
+
+__all__ = ["ActiveLabelCleaner"]
+
+
+def _classifier_has(attr):
+    return _estimator_has(attr, delegates=("classifier_", "classifier"))
+
+
+def _looks_like_paths(X):
+    if hasattr(X, "shape") and len(X.shape) != 1:
+        return False
+    if not isinstance(X, list | tuple | np.ndarray) and not hasattr(X, "iloc"):
+        return False
+    values = list(X)
+    return bool(values) and all(isinstance(v, str | os.PathLike) for v in values)
+
+
+class ActiveLabelCleaner(
+    AskTellMixin, CampaignMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
+):
+    """Budgeted active label cleaning after a noisy-label filter.
+
+    Phase 2 of Khanal et al. (2024). A clone of ``estimator`` (phase 1, e.g.
+    :class:`~noisyactive.NoisyLabelFilter`) splits the data into a clean part
+    (``clean_mask_``) and the rest; a ``classifier`` is trained on the clean
+    part. Then, for ``n_rounds`` rounds, the ``query_strategy`` ranks the
+    samples that are neither clean nor already relabeled, the top
+    ``batch_size`` go to the ``oracle``, its answers replace the noisy labels,
+    those samples join the clean part and the classifier is refit.
+
+    Parameters
+    ----------
+    estimator : estimator, default=None
+        Phase-1 estimator; after ``fit(X, y)`` it must expose ``clean_mask_``
+        when ``start="filter"``. Always cloned into ``estimator_``. None means
+        ``NoisyLabelFilter()``. With ``start="noisy"`` or ``"none"`` phase 1
+        is skipped: ``estimator_`` is an unfitted clone, used only to pick
+        the default classifier.
+    classifier : classifier, default=None
+        Trained on the clean part with plain cross-entropy. None means the
+        phase-1 network family (``estimator._make_classifier()`` when the
+        estimator has it, else :class:`~noisyactive.classifiers.NetClassifier`).
+    query_strategy : str, strategy object or callable, default="entropy"
+        Anything :func:`noisyactive.query.get_query_strategy` accepts: a name
+        (``"random"``, ``"entropy"``, ``"margin"``, ``"least_confidence"``,
+        ``"coreset"``, ``"label_cleaning"``, ``"label_cleaning_ambiguity"``),
+        a strategy object or a plain callable.
+    oracle : callable, default=None
+        ``oracle(ids, X_subset) -> labels``; ``ids`` are the indices into
+        ``X`` (or ``sample_ids[indices]`` when ``sample_ids`` is passed to
+        ``fit``). Answer with class values; ``None``/NaN/masked abstains (the
+        sample is skipped, not counted and not asked again). None: no rounds
+        in ``fit``; use :meth:`query` and :meth:`teach` instead.
+    batch_size : int or float, default=70
+        Labels asked per round (the paper's ``a``); a float in (0, 1) is a
+        share of the training set.
+    n_rounds : int, default=8
+        Number of rounds (the paper's ``M``). The budget is ``batch_size *
+        n_rounds`` labels; a budget larger than the samples that can be
+        relabeled is clamped to them, with a warning.
+    refit : {"finetune", "scratch"}, default="finetune"
+        After a round: ``"finetune"`` calls ``partial_fit`` ``refit_epochs``
+        times on the clean part when the classifier has ``partial_fit`` and
+        knows every class in it (else fits from scratch); ``"scratch"`` fits
+        a fresh clone.
+    refit_epochs : int, default=5
+        ``partial_fit`` calls (epochs) per round with ``refit="finetune"``.
+    start : {"filter", "noisy", "none"}, default="filter"
+        ``"filter"``: the method (clean part from phase 1; kept samples keep
+        their *noisy* label). ``"noisy"``: the CE + AL baseline (classifier
+        first trained on all noisy labels, clean part empty). ``"none"``: the
+        AL-only baseline (nothing trained; round 1 asks random samples).
+    checkpoint : str or path-like, default=None
+        Directory for the campaign state, written atomically after every
+        round. A later ``fit`` on the same data with the same directory
+        resumes after the last completed round and asks the same questions
+        as an uninterrupted run. Data that do not match the checkpoint's
+        fingerprint are refused. Checkpoints contain pickles: load them only
+        from trusted sources (see :func:`load_cleaner`). Leave it None inside
+        cross-validation (every fold would claim the same directory).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the rounds (and ``estimator``/``classifier`` when their own
+        ``random_state`` is None). A resumed campaign reuses the seed stored
+        in its checkpoint.
+    verbose : int, default=0
+        Print one line per round (asked, answered, changed, budget, val F1).
+
+    Attributes
+    ----------
+    estimator_, classifier_ : estimator
+        Fitted phase-1 estimator and current classifier (None until a clean
+        part with two classes exists).
+    classes_ : ndarray of shape (n_classes,)
+    labels_ : ndarray of shape (n_samples,)
+        Current labels: noisy ones, replaced by the oracle's answers.
+    initial_clean_mask_, clean_mask_, relabeled_mask_, abstained_mask_ : ndarray of bool
+        Phase-1 clean part; clean part now (initial + relabeled); samples
+        relabeled; samples the oracle abstained on.
+    queried_indices_ : list of ndarray
+        Indices asked in each round.
+    pending_indices_ : ndarray of int
+        Indices handed out by :meth:`query` and not yet taught.
+    budget_used_, n_rounds_ : int
+        Labels returned so far; rounds completed.
+    history_ : list of dict
+        Per round: ``round``, ``n_queried``, ``n_returned``, ``n_abstained``,
+        ``n_changed``, ``budget_used``, ``n_clean``, ``source`` and
+        ``val_macro_f1`` (None without validation data).
+    relabel_log_ : structured ndarray
+        One row per label returned: ``round``, ``index``, ``old_label``,
+        ``new_label``, ``score`` (the strategy's score, NaN if it has none).
+    termination_condition_ : str or None
+        ``"n_rounds"``, ``"budget_exhausted"``, ``"no_candidates"`` or
+        ``"no_oracle"``.
+    n_features_in_ : int
+
+    References
+    ----------
+    .. [1] Khanal, B., et al. (2024). Active label refinement for robust
+       training of imbalanced medical image classification tasks in the
+       presence of high label noise. MICCAI 2024.
+    .. [2] Bernhardt, M., et al. (2022). Active label cleaning for improved
+       dataset quality under resource constraints. Nature Communications.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from noisyactive.active import ActiveLabelCleaner, SimulatedOracle
+    >>> X, y = make_classification(100, random_state=0)
+    >>> y_noisy = y.copy(); y_noisy[:20] = 1 - y_noisy[:20]
+    >>> cleaner = ActiveLabelCleaner(
+    ...     estimator=LogisticRegression(), classifier=LogisticRegression(),
+    ...     query_strategy="random", oracle=SimulatedOracle(y), start="noisy",
+    ...     batch_size=10, n_rounds=3, random_state=0).fit(X, y_noisy)
+    >>> cleaner.budget_used_, cleaner.n_rounds_, cleaner.termination_condition_
+    (30, 3, 'n_rounds')
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit"]), None],
+        "classifier": [HasMethods(["fit", "predict"]), None],
+        "query_strategy": [str, HasMethods(["rank"]), callable],
+        "oracle": [callable, None],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+        ],
+        "n_rounds": [Interval(Integral, 0, None, closed="left")],
+        "refit": [StrOptions({"finetune", "scratch"})],
+        "refit_epochs": [Interval(Integral, 1, None, closed="left")],
+        "start": [StrOptions({"filter", "noisy", "none"})],
+        "checkpoint": [str, os.PathLike, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        classifier=None,
+        query_strategy="entropy",
+        oracle=None,
+        batch_size=70,
+        n_rounds=8,
+        refit="finetune",
+        refit_epochs=5,
+        start="filter",
+        checkpoint=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.classifier = classifier
+        self.query_strategy = query_strategy
+        self.oracle = oracle
+        self.batch_size = batch_size
+        self.n_rounds = n_rounds
+        self.refit = refit
+        self.refit_epochs = refit_epochs
+        self.start = start
+        self.checkpoint = checkpoint
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- data checks -----------------------------------------------------------
+
+    def _check_data(self, X, y=None, *, reset):
+        if _looks_like_paths(X):
+            if not reset and not self._input_is_paths:
+                raise ValueError("The cleaner was fitted on arrays; got file paths.")
+            X = np.asarray([os.fspath(p) for p in X], dtype=object)
+            if reset:
+                self._input_is_paths = True
+                self.__dict__.pop("n_features_in_", None)
+            if y is None:
+                return X
+            y = column_or_1d(y, warn=True)
+            check_consistent_length(X, y)
+            return X, y
+        if not reset and self._input_is_paths:
+            raise ValueError("The cleaner was fitted on file paths; got an array.")
+        if reset:
+            self._input_is_paths = False
+            return validate_data(self, X, y, allow_nd=True, reset=True)
+        return validate_data(self, X, allow_nd=True, reset=False)
+
+    def _check_validation(self, X_val, y_val):
+        if X_val is None and y_val is None:
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        X_val = self._check_data(X_val, reset=False)
+        y_val = column_or_1d(y_val, warn=True)
+        check_consistent_length(X_val, y_val)
+        return X_val, y_val
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, X_val=None, y_val=None, sample_ids=None):
+        """Run phase 1 and the relabeling rounds (or resume them).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Features (2-D), images (4-D) or a 1-D sequence of image paths.
+        y : array-like of shape (n_samples,)
+            Noisy labels (any hashable, sortable values, e.g. strings).
+        X_val, y_val : array-like, default=None
+            Validation data, passed to estimators whose ``fit`` accepts them
+            and used for ``val_macro_f1`` in ``history_``.
+        sample_ids : array-like of shape (n_samples,), default=None
+            Ids handed to the oracle instead of row indices. Cross-validation
+            slices it with ``X``, so a :class:`SimulatedOracle` built without
+            ``X`` still finds the true labels of each fold.
+
+        Returns
+        -------
+        self : ActiveLabelCleaner
+        """
+        X, y = self._check_data(X, y, reset=True)
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if self.classes_.shape[0] < 2:
+            raise ValueError(
+                "ActiveLabelCleaner needs samples of at least 2 classes; got 1 "
+                f"class ({self.classes_[0]!r})."
+            )
+        if sample_ids is not None:
+            sample_ids = column_or_1d(sample_ids)
+            check_consistent_length(X, sample_ids)
+        validation = self._check_validation(X_val, y_val)
+        fingerprint = data_fingerprint(X, self.classes_, y_enc)
+        saved = read_state(self.checkpoint) if self.checkpoint is not None else None
+        if saved is None:
+            self._start_campaign(X, y_enc, fingerprint, validation)
+        else:
+            header, arrays = saved
+            check_fingerprint(header, fingerprint, self.checkpoint, self.start)
+            restore_campaign(self, header, arrays, self.checkpoint)
+            if self.verbose:
+                print(
+                    f"[ActiveLabelCleaner] resuming after round {self.n_rounds_} "
+                    f"({self.budget_used_} labels) from {self.checkpoint}"
+                )
+            if self._needs_refit:
+                self._finish_round(X, validation)
+        self._run_rounds(X, sample_ids, validation)
+        return self
+
+    # -- prediction ------------------------------------------------------------------
+
+    def _fitted_classifier(self, X):
+        check_is_fitted(self)
+        X = self._check_data(X, reset=False)
+        if self.classifier_ is None:
+            raise NotFittedError(
+                "ActiveLabelCleaner has no classifier yet: no clean part with at "
+                "least two classes existed so far (start='none' trains nothing "
+                "before the first answers). Relabel samples first (an oracle in "
+                "fit, or query/teach)."
+            )
+        return X
+
+    def predict(self, X):
+        """Predict classes with ``classifier_``."""
+        X = self._fitted_classifier(X)
+        return self.classifier_.predict(X)
+
+    def predict_proba(self, X):
+        """Class probabilities, one column per ``classes_`` (0 for classes the
+        classifier never saw in the clean part)."""
+        X = self._fitted_classifier(X)
+        proba = self.classifier_.predict_proba(X)
+        return expand_proba(proba, self.classifier_.classes_, self.classes_)
+
+    @available_if(_classifier_has("decision_function"))
+    def decision_function(self, X):
+        """``classifier_.decision_function`` (when it knows every class)."""
+        X = self._fitted_classifier(X)
+        if not np.array_equal(self.classifier_.classes_, self.classes_):
+            raise ValueError(
+                "decision_function is undefined while the classifier has not "
+                "seen every class; use predict_proba."
+            )
+        return self.classifier_.decision_function(X)

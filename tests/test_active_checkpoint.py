@@ -1,0 +1,274 @@
+"""Checkpoints, resuming after faults, and the ask/tell path."""
+
+import csv
+import os
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.validation import validate_data
+
+from noisyactive.active import ActiveLabelCleaner, load_cleaner
+from noisyactive.active._checkpoint import read_state, write_state
+
+
+class MaskFilter(ClassifierMixin, BaseEstimator):
+    """Phase-1 stand-in: drops every 5th sample from the clean part."""
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y)
+        self.classes_ = np.unique(y)
+        self.clean_mask_ = np.arange(X.shape[0]) % 5 != 4
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+class FaultyOracle:
+    """True labels by id; raises ``fault`` when asked in round ``fail_round``."""
+
+    def __init__(self, y_true, fail_round=None, fault=RuntimeError):
+        self.y_true, self.fail_round, self.fault = y_true, fail_round, fault
+        self.calls = []
+
+    def __call__(self, ids, X_subset):
+        if len(self.calls) + 1 == self.fail_round:
+            self.fail_round = None  # fail once
+            raise self.fault("the expert went home")
+        self.calls.append(np.asarray(ids).copy())
+        return self.y_true[ids]
+
+
+_FIT_CALLS = {"n": 0, "fail_at": None}
+
+
+class FlakyLogisticRegression(LogisticRegression):
+    """Interrupted (KeyboardInterrupt) on the ``_FIT_CALLS['fail_at']``-th fit."""
+
+    def fit(self, X, y, sample_weight=None):
+        _FIT_CALLS["n"] += 1
+        if _FIT_CALLS["n"] == _FIT_CALLS["fail_at"]:
+            raise KeyboardInterrupt
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def _data(n=100):
+    X, y = make_classification(
+        n, n_features=5, n_informative=3, n_classes=3, random_state=1
+    )
+    rng = np.random.default_rng(1)
+    y_noisy = np.where(rng.random(n) < 0.3, (y + 1) % 3, y)
+    return X, y, y_noisy
+
+
+def _cleaner(oracle, checkpoint=None, **params):
+    defaults = dict(
+        estimator=MaskFilter(),
+        classifier=SGDClassifier(loss="log_loss"),
+        oracle=oracle,
+        batch_size=4,
+        n_rounds=5,
+        refit_epochs=2,
+        checkpoint=checkpoint,  # a pathlib.Path in most tests
+        random_state=3,
+    )
+    return ActiveLabelCleaner(**{**defaults, **params})
+
+
+@pytest.mark.parametrize("fault", [RuntimeError, KeyboardInterrupt])
+@pytest.mark.parametrize("refit", ["finetune", "scratch"])
+def test_resume_after_a_fault_in_round_3_asks_the_same_questions(
+    tmp_path, fault, refit
+):
+    X, y, y_noisy = _data()
+    reference = _cleaner(FaultyOracle(y), refit=refit).fit(X, y_noisy)
+
+    faulty = FaultyOracle(y, fail_round=3, fault=fault)
+    cleaner = _cleaner(faulty, tmp_path, refit=refit)
+    with pytest.raises(fault) as info:
+        cleaner.fit(X, y_noisy)
+    assert "the 2 completed rounds (8 labels)" in "".join(info.value.__notes__)
+    # Rounds 1-2 survive in the estimator and in the checkpoint.
+    assert cleaner.n_rounds_ == 2 and cleaner.budget_used_ == 8
+    saved = load_cleaner(tmp_path)
+    assert saved.n_rounds_ == 2 and saved.budget_used_ == 8
+    for a, b in zip(saved.queried_indices_, reference.queried_indices_[:2]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(saved.labels_, cleaner.labels_)
+
+    resumed_oracle = FaultyOracle(y)
+    resumed = _cleaner(resumed_oracle, tmp_path, refit=refit).fit(X, y_noisy)
+    assert len(resumed_oracle.calls) == 3  # only rounds 3, 4, 5 are asked
+    assert resumed.budget_used_ == reference.budget_used_ == 20
+    for a, b in zip(resumed.queried_indices_, reference.queried_indices_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(resumed.labels_, reference.labels_)
+    np.testing.assert_allclose(resumed.predict_proba(X), reference.predict_proba(X))
+    assert resumed.history_ == reference.history_
+    # A finished campaign resumed again asks nothing more.
+    again = FaultyOracle(y)
+    _cleaner(again, tmp_path, refit=refit).fit(X, y_noisy)
+    assert again.calls == []
+
+
+def test_answers_survive_an_interrupted_refit(tmp_path):
+    X, y, y_noisy = _data()
+    params = dict(
+        classifier=FlakyLogisticRegression(max_iter=300), refit="scratch", n_rounds=3
+    )
+    _FIT_CALLS.update(n=0, fail_at=None)
+    reference = _cleaner(FaultyOracle(y), **params).fit(X, y_noisy)
+    _FIT_CALLS.update(n=0, fail_at=3)  # initial fit, round 1, then round 2's refit
+    oracle = FaultyOracle(y)
+    with pytest.raises(KeyboardInterrupt):
+        _cleaner(oracle, tmp_path, **params).fit(X, y_noisy)
+    assert len(oracle.calls) == 2
+    saved = load_cleaner(tmp_path)
+    assert saved.n_rounds_ == 2 and saved.budget_used_ == 8  # answers are safe
+    resumed_oracle = FaultyOracle(y)
+    resumed = _cleaner(resumed_oracle, tmp_path, **params).fit(X, y_noisy)
+    assert len(resumed_oracle.calls) == 1
+    for a, b in zip(resumed.queried_indices_, reference.queried_indices_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(resumed.labels_, reference.labels_)
+
+
+def test_checkpoint_files_are_atomic_and_versioned(tmp_path):
+    X, y, y_noisy = _data()
+    _cleaner(FaultyOracle(y), tmp_path).fit(X, y_noisy)
+    files = sorted(os.listdir(tmp_path))
+    assert files == ["classifier-00006.joblib", "estimator.joblib", "state.npz"]
+    header, arrays = read_state(tmp_path)
+    assert header["format_version"] == 1 and header["n_rounds_done"] == 5
+    header["format_version"] = 99
+    write_state(tmp_path, header, arrays)
+    with pytest.raises(ValueError, match="format version 99"):
+        load_cleaner(tmp_path)
+    with pytest.raises(FileNotFoundError, match="No ActiveLabelCleaner checkpoint"):
+        load_cleaner(tmp_path / "missing")
+
+
+def test_checkpoint_of_other_data_is_refused(tmp_path):
+    X, y, y_noisy = _data()
+    _cleaner(FaultyOracle(y), tmp_path, n_rounds=1).fit(X, y_noisy)
+    with pytest.raises(ValueError, match="belongs to other data: X differ"):
+        _cleaner(FaultyOracle(y), tmp_path).fit(X + 1, y_noisy)
+    with pytest.raises(ValueError, match="belongs to other data: the noisy labels"):
+        _cleaner(FaultyOracle(y), tmp_path).fit(X, y)
+    with pytest.raises(ValueError, match="start='filter'"):
+        _cleaner(FaultyOracle(y), tmp_path, start="noisy").fit(X, y_noisy)
+
+
+def test_ask_tell_asks_what_fit_would_ask(tmp_path):
+    X, y, y_noisy = _data()
+    reference = _cleaner(FaultyOracle(y), n_rounds=3).fit(X, y_noisy)
+    cleaner = _cleaner(None, tmp_path, n_rounds=3).fit(X, y_noisy)
+    assert cleaner.termination_condition_ == "no_oracle"
+    for round_ in range(3):
+        ask = cleaner.query(X)
+        np.testing.assert_array_equal(cleaner.query(X), ask)  # still pending
+        # A new session: everything comes back from the checkpoint.
+        cleaner = load_cleaner(tmp_path)
+        np.testing.assert_array_equal(cleaner.pending_indices_, ask)
+        np.testing.assert_array_equal(ask, reference.queried_indices_[round_])
+        cleaner.teach(X, ask, y[ask])
+    np.testing.assert_array_equal(cleaner.labels_, reference.labels_)
+    assert [h["source"] for h in cleaner.history_] == ["teach"] * 3
+    with pytest.raises(ValueError, match="budget of batch_size \\* n_rounds = 12"):
+        cleaner.query(X)
+    assert cleaner.set_params(n_rounds=4).query(X).size == 4
+
+
+def test_teach_partial_answers_abstentions_and_errors(tmp_path):
+    X, y, y_noisy = _data()
+    cleaner = _cleaner(None, tmp_path).fit(X, y_noisy)
+    ask = cleaner.query(X, n=4)
+    answers = y[ask].astype(object)
+    answers[0] = None
+    cleaner.teach(X, ask[:3], answers[:3])
+    assert cleaner.budget_used_ == 2 and cleaner.abstained_mask_[ask[0]]
+    np.testing.assert_array_equal(cleaner.pending_indices_, ask[3:])
+    log = cleaner.relabel_log_
+    assert log["index"].tolist() == ask[1:3].tolist()
+    assert np.isfinite(log["score"]).all()  # the strategy's scores are kept
+    with pytest.raises(ValueError, match="already in the clean part"):
+        cleaner.teach(X, ask[1:2], y[ask[1:2]])
+    with pytest.raises(ValueError, match=r"round 2 returned labels \[9\]"):
+        cleaner.teach(X, ask[3:], [9])
+    with pytest.raises(ValueError, match="not the data this cleaner was fitted on"):
+        cleaner.teach(X[::-1], ask[3:], y[ask[3:]])
+    with pytest.raises(ValueError, match="out of range"):
+        cleaner.teach(X, [1000], [0])
+    with pytest.warns(UserWarning, match="only 18 labels of the budget"):
+        assert cleaner.query(X, n=50).size == 17  # 20 - 2 relabeled - 1 abstained
+
+
+def _read_rows(paths):
+    return np.stack([np.load(p) for p in paths])
+
+
+def test_ask_tell_with_file_paths_writes_a_csv(tmp_path):
+    X, y, y_noisy = _data(60)
+    paths = []
+    for i, row in enumerate(X):
+        paths.append(str(tmp_path / f"sample_{i:03d}.npy"))
+        np.save(paths[-1], row)
+    classifier = make_pipeline(
+        FunctionTransformer(_read_rows), LogisticRegression(max_iter=200)
+    )
+    names = np.array(["df", "mel", "nv"])
+    cleaner = ActiveLabelCleaner(
+        estimator=LogisticRegression(),
+        classifier=classifier,
+        start="noisy",
+        batch_size=5,
+        checkpoint=str(tmp_path / "campaign"),
+        random_state=0,
+    ).fit(paths, names[y_noisy])
+    ask = cleaner.query(paths, csv_path=tmp_path / "ask.csv")
+    with open(tmp_path / "ask.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["index"]) for r in rows] == ask.tolist()
+    assert [r["path"] for r in rows] == [paths[i] for i in ask]
+    later = load_cleaner(tmp_path / "campaign")
+    later.teach(paths, ask, names[y[ask]])
+    assert later.labels_[ask].tolist() == names[y[ask]].tolist()
+    with pytest.raises(ValueError, match="fitted on file paths"):
+        later.query(X)
+
+
+def test_load_cleaner_needs_a_template_for_unstorable_parameters(tmp_path):
+    X, y, y_noisy = _data()
+
+    def first(estimator, X, candidates, n, *, random_state):
+        return candidates[:n]
+
+    template = _cleaner(lambda ids, Xs: y[ids], tmp_path, query_strategy=first)
+    template.fit(X, y_noisy)
+    with pytest.raises(ValueError, match="'query_strategy'.*pass the cleaner"):
+        load_cleaner(tmp_path)
+    restored = load_cleaner(tmp_path, cleaner=template)
+    np.testing.assert_array_equal(restored.labels_, template.labels_)
+
+
+def test_network_classifier_weights_round_trip(tmp_path):
+    pytest.importorskip("torch")
+    from noisyactive.classifiers import NetClassifier
+
+    X, y, y_noisy = _data(80)
+    net = NetClassifier(max_epochs=2, batch_size=32, device="cpu", random_state=0)
+    cleaner = _cleaner(FaultyOracle(y), tmp_path, classifier=net, n_rounds=1)
+    cleaner.fit(X.astype(np.float32), y_noisy)
+    stored = [f for f in os.listdir(tmp_path) if f.startswith("classifier-")]
+    assert stored == ["classifier-00002.pt"]
+    restored = load_cleaner(tmp_path)
+    np.testing.assert_allclose(
+        restored.predict_proba(X.astype(np.float32)),
+        cleaner.predict_proba(X.astype(np.float32)),
+        rtol=1e-5,
+    )

@@ -2,8 +2,17 @@ import os
 
 import pytest
 
+try:
+    import torch
+
+    # Tiny test networks run fastest on one thread, and two threads per process
+    # oversubscribe the 2-core CI machine when tests fit in parallel (n_jobs=2).
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover
+    torch = None
+
 # Keep the 2-core CI machine responsive and runs reproducible.
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def pytest_collection_modifyitems(config, items):

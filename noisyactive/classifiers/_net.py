@@ -142,6 +142,10 @@ class ArrayNet(NeuralNet):
     # --- data -------------------------------------------------------------------
     def to_tensors(self, X, y=None):
         """Tensors for X and y, moved to the device when the data fit comfortably."""
+        if not X.flags.writeable:
+            # A memory-mapped image cache is read-only; torch needs its own copy,
+            # made once per fit (decoding, the expensive part, is not repeated).
+            X = np.array(X)
         X_t = torch.from_numpy(np.ascontiguousarray(X))
         y_t = None if y is None else torch.as_tensor(np.asarray(y), dtype=torch.long)
         dev = torch.device(self.device)

@@ -22,7 +22,12 @@ def test_resnet18_tiny_images_train_two_epochs_without_download():
     X = rng.integers(0, 256, size=(48, 3, 32, 32), dtype=np.uint8)
     y = np.arange(48) % 3
     filt = NoisyLabelFilter(
-        max_epochs=2, batch_size=16, forget_rate=0.2, num_gradual=1, random_state=0
+        module_kwargs={"small_input": False},
+        max_epochs=2,
+        batch_size=16,
+        forget_rate=0.2,
+        num_gradual=1,
+        random_state=0,
     )
     filt.fit(X, y)
     assert isinstance(filt.net_.module_.body, ResNet18)

@@ -272,3 +272,29 @@ def test_network_classifier_weights_round_trip(tmp_path):
         cleaner.predict_proba(X.astype(np.float32)),
         rtol=1e-5,
     )
+
+
+@pytest.mark.slow
+def test_network_classifier_resume_asks_the_same_questions(tmp_path):
+    pytest.importorskip("torch")
+    from noisyactive.classifiers import NetClassifier
+
+    X, y, y_noisy = _data(150)
+    X = X.astype(np.float32)
+    params = dict(
+        classifier=NetClassifier(max_epochs=3, batch_size=32, device="cpu"),
+        start="noisy",
+        batch_size=8,
+        n_rounds=4,
+    )
+    reference = _cleaner(FaultyOracle(y), **params).fit(X, y_noisy)
+    with pytest.raises(KeyboardInterrupt):
+        _cleaner(FaultyOracle(y, 3, KeyboardInterrupt), tmp_path, **params).fit(
+            X, y_noisy
+        )
+    resumed = _cleaner(FaultyOracle(y), tmp_path, **params).fit(X, y_noisy)
+    for a, b in zip(resumed.queried_indices_, reference.queried_indices_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(
+        resumed.predict_proba(X), reference.predict_proba(X), atol=1e-5
+    )

@@ -302,6 +302,15 @@ def test_grid_search_each_fold_gets_its_own_true_labels():
     np.testing.assert_array_equal(search.cv_results_["mean_test_score"], 1.0)
 
 
+def test_delegated_methods_follow_the_classifier():
+    from sklearn.svm import LinearSVC
+
+    assert not hasattr(ActiveLabelCleaner(classifier=LinearSVC()), "predict_proba")
+    assert hasattr(ActiveLabelCleaner(classifier=LinearSVC()), "decision_function")
+    assert hasattr(ActiveLabelCleaner(), "predict_proba")  # the network default
+    assert not hasattr(ActiveLabelCleaner(), "decision_function")
+
+
 def test_one_class_and_bad_params_are_refused():
     X, y, y_noisy = _data()
     with pytest.raises(ValueError, match="at least 2 classes"):
@@ -342,3 +351,21 @@ def test_budget_and_question_invariants(batch_size, n_rounds, abstain, seed):
     assert set(np.flatnonzero(cleaner.relabeled_mask_)) == set(answered)
     assert set(np.flatnonzero(cleaner.abstained_mask_)) == set(asked) - set(answered)
     np.testing.assert_array_equal(cleaner.labels_[answered], y[answered])
+
+
+@pytest.mark.slow
+def test_grid_search_over_the_filters_mix_ratio():
+    from noisyactive import NoisyLabelFilter
+
+    X, y, y_noisy = _data(n=150)
+    filt = NoisyLabelFilter(module="mlp", max_epochs=3, batch_size=64, device="cpu")
+    cleaner = _cleaner(SimulatedOracle(y, X=X), estimator=filt, n_rounds=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a fold may keep almost all
+        search = GridSearchCV(
+            cleaner, {"estimator__mix_ratio": [0, 0.5]}, cv=2, n_jobs=2
+        ).fit(X, y_noisy)
+    best = search.best_estimator_
+    assert best.budget_used_ > 0
+    relabeled = best.relabeled_mask_
+    np.testing.assert_array_equal(best.labels_[relabeled], y[relabeled])

@@ -9,7 +9,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _estimator_has,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
@@ -32,8 +31,15 @@ from noisyactive.utils._param_validation import (
 __all__ = ["ActiveLabelCleaner"]
 
 
-def _classifier_has(attr):
-    return _estimator_has(attr, delegates=("classifier_", "classifier"))
+def _classifier_has(attr, *, default):
+    """``available_if`` check on the classifier in use, or the one configured;
+    ``default`` when neither is set (the network classifier)."""
+
+    def check(self):
+        classifier = getattr(self, "classifier_", None) or self.classifier
+        return default if classifier is None else hasattr(classifier, attr)
+
+    return check
 
 
 def _looks_like_paths(X):
@@ -316,6 +322,7 @@ class ActiveLabelCleaner(
         X = self._fitted_classifier(X)
         return self.classifier_.predict(X)
 
+    @available_if(_classifier_has("predict_proba", default=True))
     def predict_proba(self, X):
         """Class probabilities, one column per ``classes_`` (0 for classes the
         classifier never saw in the clean part)."""
@@ -323,7 +330,7 @@ class ActiveLabelCleaner(
         proba = self.classifier_.predict_proba(X)
         return expand_proba(proba, self.classifier_.classes_, self.classes_)
 
-    @available_if(_classifier_has("decision_function"))
+    @available_if(_classifier_has("decision_function", default=False))
     def decision_function(self, X):
         """``classifier_.decision_function`` (when it knows every class)."""
         X = self._fitted_classifier(X)

@@ -172,14 +172,22 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="timed calls")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cases", nargs="+", choices=CASES, default=CASES)
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every case in this process (faster to start; maxrss deltas "
+        "then depend on the cases run before)",
+    )
     args = parser.parse_args(argv)
     sizes = SMOKE if args.smoke else FULL
     repeats = args.repeats or (1 if args.smoke else 3)
 
-    ctx = multiprocessing.get_context("spawn")
     rows = []
     for case in args.cases:
-        with ctx.Pool(1) as pool:
+        if args.in_process:
+            rows.append(_measure(case, sizes, repeats, args.seed))
+            continue
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
             rows.append(pool.apply(_measure, (case, sizes, repeats, args.seed)))
 
     header = (
@@ -205,6 +213,7 @@ def main(argv=None):
         "command": "python benchmarks/bench_query.py"
         + (" --smoke" if args.smoke else ""),
         "smoke": args.smoke,
+        "in_process": args.in_process,
         "sizes": sizes,
         "memory": {
             "tracemalloc_peak_mib": "peak bytes allocated during one call, inputs "

@@ -2,8 +2,6 @@
 
 import importlib.util
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,14 +37,12 @@ def test_naive_reference_agrees_with_k_center(bench):
     )
 
 
-def test_command_line_writes_json(tmp_path):
+def test_main_prints_table_and_writes_json(bench, tmp_path, capsys):
     out = tmp_path / "bench.json"
-    cmd = [sys.executable, str(BENCH), "--smoke", "--cases", "entropy_scores"]
-    proc = subprocess.run(
-        [*cmd, "--out", str(out)], capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "tracemalloc" in proc.stdout
+    cases = ["entropy_scores", "coreset_k_center_greedy_float32"]
+    bench.main(["--smoke", "--in-process", "--cases", *cases, "--out", str(out)])
+    assert "tracemalloc" in capsys.readouterr().out
     report = json.loads(out.read_text())
     assert report["smoke"] is True
-    assert [r["case"] for r in report["results"]] == ["entropy_scores"]
+    assert [r["case"] for r in report["results"]] == cases
+    assert report["sizes"]["n_candidates"] == bench.SMOKE["n_candidates"]

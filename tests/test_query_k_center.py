@@ -147,16 +147,16 @@ def test_float32_is_kept_and_close_to_float64():
 
 def test_memory_is_chunked_not_quadratic():
     rng = np.random.default_rng(0)
-    points = rng.normal(size=(3000, 8))
-    centers = rng.normal(size=(3000, 8))
-    full_matrix_bytes = 3000 * 3000 * 8  # 72 MB
+    points = rng.normal(size=(2000, 8))
+    centers = rng.normal(size=(2000, 8))
+    full_matrix_bytes = 2000 * 2000 * 8  # 32 MB
     tracemalloc.start()
     try:
-        k_center_greedy(points, centers, 50, chunk_size=256)
+        k_center_greedy(points, centers, 20, chunk_size=128)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # Block 256 x 256 float64 = 0.5 MB plus O(n) vectors; far below the full matrix.
+    # Block 128 x 128 float64 = 128 kB plus O(n) vectors; far below the full matrix.
     assert peak < full_matrix_bytes / 20, peak
 
 
@@ -182,3 +182,15 @@ def test_bad_arguments(kwargs, error, match):
             args["n"],
             chunk_size=kwargs.get("chunk_size", 4096),
         )
+
+
+def test_single_blas_thread_path_gives_same_result(monkeypatch):
+    from noisyactive.query import _k_center
+
+    rng = np.random.default_rng(3)
+    points, centers = rng.normal(size=(200, 5)), rng.normal(size=(10, 5))
+    expected = k_center_greedy(points, centers, 15)
+    monkeypatch.setattr(_k_center, "_SINGLE_THREAD_MIN_SIZE", 0)
+    got = k_center_greedy(points, centers, 15)
+    assert_array_equal(got[0], expected[0])
+    assert_allclose(got[1], expected[1])

@@ -21,6 +21,7 @@ another's. Usage::
 import argparse
 import json
 import multiprocessing
+import os
 import platform
 import resource
 import statistics
@@ -182,6 +183,8 @@ def main(argv=None):
     sizes = SMOKE if args.smoke else FULL
     repeats = args.repeats or (1 if args.smoke else 3)
 
+    # The machines are shared: the load average says how much to trust wall times.
+    load_before = list(os.getloadavg())
     rows = []
     for case in args.cases:
         if args.in_process:
@@ -200,6 +203,7 @@ def main(argv=None):
         f"{sizes['n_proba']} x {sizes['n_classes']} probabilities; median of "
         f"{repeats} call(s)"
     )
+    print(f"load average before: {load_before[0]:.2f} (cores: {os.cpu_count()})")
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -210,8 +214,14 @@ def main(argv=None):
         )
     report = {
         "benchmark": "query",
-        "command": "python benchmarks/bench_query.py"
-        + (" --smoke" if args.smoke else ""),
+        "command": " ".join(
+            [
+                "python benchmarks/bench_query.py",
+                *(sys.argv[1:] if argv is None else argv),
+            ]
+        ),
+        "loadavg_before": load_before,
+        "loadavg_after": list(os.getloadavg()),
         "smoke": args.smoke,
         "in_process": args.in_process,
         "sizes": sizes,

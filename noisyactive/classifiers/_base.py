@@ -213,7 +213,14 @@ class BaseNetEstimator(ClassifierMixin, BaseEstimator):
         if X_val is None or y_val is None:
             raise ValueError("Pass both X_val and y_val, or neither.")
         X_val, _ = self._prepare(X_val, reset=False)
-        return X_val, self._check_known_labels(y_val)
+        y_val = np.asarray(y_val)
+        # Classes absent from the training labels (a clean part may lack a rare
+        # class) stay in the validation score as -1: never predicted, so they
+        # count as errors, as they should.
+        pos = np.searchsorted(self.classes_, y_val)
+        pos = np.clip(pos, 0, len(self.classes_) - 1)
+        known = self.classes_[pos] == y_val
+        return X_val, np.where(known, pos, -1).astype(np.int64)
 
     # -- public API -----------------------------------------------------------------
     def predict_proba(self, X):

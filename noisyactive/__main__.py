@@ -1,0 +1,7 @@
+"""``python -m noisyactive``."""
+
+import sys
+
+from noisyactive.cli import main
+
+sys.exit(main())

@@ -1,0 +1,27 @@
+"""The paper's experiment protocol: data, methods, runs and reports.
+
+Shared by ``noisyactive demo``, ``noisyactive run`` and ``benchmarks/``.
+"""
+
+from noisyactive.experiments._data import load_experiment_data
+from noisyactive.experiments._methods import LABELS, METHODS
+from noisyactive.experiments._report import (
+    format_curve_table,
+    format_selection_table,
+    summarize,
+    write_report,
+)
+from noisyactive.experiments._run import environment, run_experiment, selection_stats
+
+__all__ = [
+    "LABELS",
+    "METHODS",
+    "environment",
+    "format_curve_table",
+    "format_selection_table",
+    "load_experiment_data",
+    "run_experiment",
+    "selection_stats",
+    "summarize",
+    "write_report",
+]

@@ -11,6 +11,14 @@ from noisyactive.experiments._methods import LABELS
 __all__ = ["summarize", "format_curve_table", "format_selection_table", "write_report"]
 
 
+VARIANT_NAMES = {
+    "ct": "Co-teaching (m = 0)",
+    "ct_vog": "Co-teaching + VOG",
+    "cq": "class quota (m = 0)",
+    "cq_vog": "class quota + VOG",
+}
+
+
 def _mean_std(values):
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -99,12 +107,7 @@ def format_curve_table(summary):
 
 def format_selection_table(summary, classes, rare=None):
     """Markdown table: phase-1 selection precision and per-class clean recall."""
-    names = {
-        "ct": "Co-teaching (m = 0)",
-        "ct_vog": "Co-teaching + VOG",
-        "cq": "class quota (m = 0)",
-        "cq_vog": "class quota + VOG",
-    }
+    names = VARIANT_NAMES
     cols = list(classes) if rare is None else list(rare)
     idx = [list(classes).index(c) for c in cols]
     head = "| phase 1 | kept | precision | clean recall | " + " | ".join(
@@ -161,7 +164,7 @@ def plot_selection(summary, classes, path, title):
         s = summary["selection"][v]
         mean = [r[0] for r in s["recall_per_class"]]
         std = [r[1] for r in s["recall_per_class"]]
-        label = f"{v} (precision {s['precision'][0]:.2f})"
+        label = f"{VARIANT_NAMES.get(v, v)} (precision {s['precision'][0]:.2f})"
         ax.bar(np.arange(k) + i * width, mean, width, yerr=std, label=label, capsize=2)
     ax.set_xticks(np.arange(k) + width * (len(variants) - 1) / 2)
     ax.set_xticklabels([str(c) for c in classes])

@@ -64,7 +64,7 @@ def experiment_section(name, runs):
         "",
         format_curve_table(summary),
         "",
-        f"![curves](results/{name}/curves.png)",
+        f"![curves](results/{name}/curves.png)" if summary["methods"] else "",
         "",
         "Phase 1 selection: precision of the clean mask and recall of the truly "
         "clean samples of each class (classes in data order; per-class counts "

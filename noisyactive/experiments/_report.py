@@ -78,6 +78,8 @@ def _fmt(ms, digits=3):
 def format_curve_table(summary):
     """Markdown table: test macro-F1 per round (rows) and method (columns)."""
     methods = list(summary["methods"])
+    if not methods:
+        return "(phase 1 only: no relabeling rounds were run)"
     n = max(len(summary["methods"][m]["rounds"]) for m in methods)
     head = "| labels relabeled | " + " | ".join(LABELS.get(m, m) for m in methods)
     lines = [head + " |", "|" + "---|" * (len(methods) + 1)]
@@ -188,7 +190,8 @@ def write_report(results, out_dir, *, title):
     (out / "results.json").write_text(
         json.dumps({"runs": results, "summary": summary}, indent=1, default=str)
     )
-    plot_curves(summary, out / "curves.png", title)
+    if summary["methods"]:
+        plot_curves(summary, out / "curves.png", title)
     plot_selection(
         summary,
         classes,

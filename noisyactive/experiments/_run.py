@@ -111,7 +111,9 @@ def _run_alc(config, data, seed, noise_rate, budget, n_rounds):
 def run_experiment(config, *, seed=0, methods=None, log=print):
     """All requested methods on one seed; returns a JSON-ready dict."""
     t_start = time.perf_counter()
-    methods = list(methods or config.get("methods") or METHODS)
+    if methods is None:
+        methods = config.get("methods", list(METHODS))
+    methods = list(methods)  # [] runs phase 1 only (the selection table)
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         raise ValueError(f"Unknown methods {unknown}; known: {sorted(METHODS)}.")
@@ -152,7 +154,7 @@ def run_experiment(config, *, seed=0, methods=None, log=print):
 
     variants = {METHODS[m][0] for m in methods} - {None}
     variants |= {"ct", "ct_vog"}  # the Table-1 comparison is always reported
-    if any(m.startswith("cq") for m in methods):
+    if config.get("class_quota") or any(m.startswith("cq") for m in methods):
         variants |= {"cq", "cq_vog"}
     masks = {}
     for variant in sorted(variants):

@@ -94,7 +94,10 @@ class CoTeachingNet(ArrayNet):
         rate = estimate_noise_rate(self.loss_prev_.mean(0).cpu().numpy())
         self.rate_estimates_.append(rate)
         if self.n_epochs_done_ >= self.num_gradual:
-            self.forget_rate_ = rate  # frozen once the warm-up ends
+            # Frozen once the warm-up ends, as the median over its second half:
+            # single late estimates sink as the networks start to memorise noise.
+            late = self.rate_estimates_[len(self.rate_estimates_) // 2 :]
+            self.forget_rate_ = rate = float(np.median(late))
         return rate
 
     def begin_epoch(self):

@@ -65,8 +65,12 @@ class NoisyLabelFilter(BaseNetEstimator):
     forget_rate : float in [0, 1) or "auto", default="auto"
         ``tau``, normally the noise rate. ``"auto"`` estimates it during the
         warm-up from the previous epoch's per-sample losses with a two-component
-        Gaussian mixture (:func:`~noisyactive.filtering.estimate_noise_rate`) and
-        freezes it at the end of the warm-up; the value used is ``forget_rate_``.
+        Gaussian mixture on the log-losses
+        (:func:`~noisyactive.filtering.estimate_noise_rate`) and freezes it at the
+        end of the warm-up to the median of the estimates of the warm-up's second
+        half; the value used is ``forget_rate_``, the per-epoch estimates are
+        ``noise_rate_estimates_``. Its measured error is in
+        ``benchmarks/RESULTS.md``.
     num_gradual : int, default=10
         ``Tk``, warm-up epochs over which the forget rate ramps up.
     exponent : float, default=1.0

@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import pytest
 
@@ -13,6 +14,8 @@ except ImportError:  # pragma: no cover
 
 # Keep the 2-core CI machine responsive and runs reproducible.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Decoded-image caches of the tests go to a temporary folder, not ~/.cache.
+os.environ.setdefault("NOISYACTIVE_CACHE", tempfile.mkdtemp(prefix="noisyactive-"))
 
 
 def pytest_collection_modifyitems(config, items):

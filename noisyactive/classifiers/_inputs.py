@@ -6,7 +6,16 @@ import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
-__all__ = ["is_path_input", "prepare_input"]
+__all__ = ["default_cache_dir", "is_path_input", "prepare_input"]
+
+
+def default_cache_dir():
+    """``$NOISYACTIVE_CACHE``, else ``~/.cache/noisyactive`` (decoded images)."""
+    from pathlib import Path
+
+    env = os.environ.get("NOISYACTIVE_CACHE")
+    return str(Path(env) if env else Path.home() / ".cache" / "noisyactive")
+
 
 _LAYOUT_CHANNELS = (1, 3, 4)
 
@@ -67,6 +76,8 @@ def prepare_input(estimator, X, y=None, *, reset, image_size=224, cache_dir=None
         from noisyactive.datasets import load_images
 
         size = image_size if image_size is not None else 224
+        if cache_dir == "auto":
+            cache_dir = default_cache_dir()
         X = load_images(np.asarray(X, dtype=object), size=size, cache_dir=cache_dir)
     elif not hasattr(X, "ndim"):
         X = np.asarray(X) if not hasattr(X, "__array__") else X

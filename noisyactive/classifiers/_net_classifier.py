@@ -44,8 +44,11 @@ class NetClassifier(BaseNetEstimator):
         input, on the device.
     image_size : int or (int, int), default=224
         Size images given as paths are resized to.
-    cache_dir : str or path, default=None
-        Where decoded path inputs are cached as a memory-mapped uint8 array.
+    cache_dir : "auto", str, path or None, default="auto"
+        Where images given as paths are cached, decoded and resized once, as a
+        memory-mapped uint8 array reused by every later fit, prediction, round and
+        grid-search fit. ``"auto"`` is ``$NOISYACTIVE_CACHE`` or
+        ``~/.cache/noisyactive``; None decodes on every call.
     device : str, default="auto"
         ``"auto"`` is CUDA when present, else CPU.
     precision : {"auto", "fp32", "bf16"}, default="auto"
@@ -96,7 +99,7 @@ class NetClassifier(BaseNetEstimator):
         finetune_lr=None,
         augment=True,
         image_size=224,
-        cache_dir=None,
+        cache_dir="auto",
         device="auto",
         precision="auto",
         optimizer=torch.optim.SGD,

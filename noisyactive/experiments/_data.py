@@ -1,12 +1,10 @@
 """Loading the data of an experiment: embedded digits, HAM10000, or a user's data."""
 
-import os
-from pathlib import Path
-
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
+from noisyactive.classifiers._inputs import default_cache_dir
 from noisyactive.datasets import (
     grouped_train_val_test_split,
     inject_label_noise,
@@ -121,5 +119,4 @@ def load_experiment_data(config, seed):
 
 
 def _default_cache(config):
-    base = os.environ.get("NOISYACTIVE_CACHE", Path.home() / ".cache" / "noisyactive")
-    return str(base)
+    return default_cache_dir()

@@ -174,7 +174,7 @@ verbose
         lr_schedule="cosine",
         augment=True,
         image_size=224,
-        cache_dir=None,
+        cache_dir="auto",
         device="auto",
         precision="auto",
         optimizer=torch.optim.SGD,

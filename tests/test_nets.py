@@ -113,3 +113,24 @@ def test_path_input_is_decoded_once_and_cached(tmp_path):
     assert clf.input_shape_ == (3, 16, 16)
     assert len(list(cache.glob("*.npy"))) == 1
     assert set(clf.predict(np.array(paths[:3]))) <= {"a", "b"}
+
+
+@pytest.mark.gpu
+def test_cuda_mixed_precision_fit_and_cpu_load(tmp_path):
+    import joblib
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(64, 3, 32, 32), dtype=np.uint8)
+    y = np.arange(64) % 4
+    filt = NoisyLabelFilter(
+        device="cuda", max_epochs=2, batch_size=16, forget_rate=0.2, num_gradual=1
+    ).fit(X, y)
+    assert filt.net_.amp_dtype is not None or not torch.cuda.is_bf16_supported()
+    assert filt.net_.channels_last
+    joblib.dump(filt, tmp_path / "f.joblib")
+    loaded = joblib.load(tmp_path / "f.joblib")
+    loaded.set_params(device="cpu")
+    loaded.net_.device = "cpu"
+    loaded.net_.module_.cpu()
+    loaded.net_.module2_.cpu()
+    assert loaded.predict(X[:4]).shape == (4,)

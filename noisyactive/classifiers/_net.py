@@ -61,15 +61,19 @@ class _Batches:
         else:
             order = torch.arange(n)
         on_device = self.X.device.type != "cpu"
+        # Data left on the host (too large for the GPU) go over in pinned batches.
+        transfer = not on_device and torch.device(self.device).type == "cuda"
+        if on_device:
+            order = order.to(self.X.device)
         for start in range(0, n, self.batch_size):
             idx = order[start : start + self.batch_size]
-            dev_idx = idx.to(self.X.device, non_blocking=True) if on_device else idx
-            xb = self.X[dev_idx]
-            yb = None if self.y is None else self.y[dev_idx]
-            if xb.device != torch.device(self.device):
+            xb = self.X[idx]
+            yb = None if self.y is None else self.y[idx]
+            if transfer:
                 xb = xb.pin_memory().to(self.device, non_blocking=True)
                 yb = None if yb is None else yb.to(self.device, non_blocking=True)
-            yield xb, yb, idx.to(self.device, non_blocking=True)
+                idx = idx.to(self.device, non_blocking=True)
+            yield xb, yb, idx
 
 
 class ArrayNet(NeuralNet):

@@ -1,9 +1,10 @@
 """Phase 2: budgeted active label cleaning with oracles and checkpoints.
 
-:class:`ActiveLabelCleaner` runs relabeling rounds after a noisy-label filter;
-an oracle is any callable ``(ids, X_subset) -> labels`` (:class:`SimulatedOracle`
-for benchmarks), or a person answering through ``query``/``teach``. Campaign
-state is checkpointed after every round and restored with :func:`load_cleaner`.
+:class:`~noisyactive.ActiveLabelCleaner` runs relabeling rounds after a
+noisy-label filter; an oracle is any callable ``(ids, X_subset) -> labels``
+(:class:`~noisyactive.SimulatedOracle` for benchmarks), or a person answering
+through ``query``/``teach``. Campaign state is checkpointed after every round and
+restored with :func:`load_cleaner`.
 """
 
 from noisyactive.active._cleaner import ActiveLabelCleaner

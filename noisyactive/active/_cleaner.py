@@ -75,7 +75,7 @@ class ActiveLabelCleaner(
     classifier : classifier, default=None
         Trained on the clean part with plain cross-entropy. None means the
         phase-1 network family (``estimator._make_classifier()`` when the
-        estimator has it, else :class:`~noisyactive.classifiers.NetClassifier`).
+        estimator has it, else :class:`~noisyactive.NetClassifier`).
     query_strategy : str, strategy object or callable, default="entropy"
         Anything :func:`noisyactive.query.get_query_strategy` accepts: a name
         (``"random"``, ``"entropy"``, ``"margin"``, ``"least_confidence"``,
@@ -112,8 +112,9 @@ class ActiveLabelCleaner(
         resumes after the last completed round and asks the same questions
         as an uninterrupted run. Data that do not match the checkpoint's
         fingerprint are refused. Checkpoints contain pickles: load them only
-        from trusted sources (see :func:`load_cleaner`). Leave it None inside
-        cross-validation (every fold would claim the same directory).
+        from trusted sources (see :func:`~noisyactive.active.load_cleaner`).
+        Leave it None inside cross-validation (every fold would claim the same
+        directory).
     random_state : int, RandomState instance or None, default=None
         Seeds the rounds (and ``estimator``/``classifier`` when their own
         ``random_state`` is None). A resumed campaign reuses the seed stored

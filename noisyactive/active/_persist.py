@@ -175,7 +175,7 @@ def restore_campaign(cleaner, header, arrays, directory):
 
 
 def load_cleaner(checkpoint, cleaner=None):
-    """Restore a fitted :class:`ActiveLabelCleaner` from its checkpoint.
+    """Restore a fitted :class:`~noisyactive.ActiveLabelCleaner` from its checkpoint.
 
     Use it to continue an ask/tell campaign in a new session: ``query`` the
     next samples, ``teach`` the expert's answers.

@@ -14,7 +14,7 @@ def estimate_noise_rate(losses, *, max_rate=0.9, random_state=0):
     samples low, mislabeled ones high. A two-component Gaussian mixture on the
     log-losses (DivideMix fits one on the losses) estimates the noisy share as the
     share of samples assigned to the higher-mean component.
-    :class:`NoisyLabelFilter` with ``forget_rate="auto"`` calls this on the
+    :class:`~noisyactive.NoisyLabelFilter` with ``forget_rate="auto"`` calls this on the
     previous epoch's losses during warm-up.
 
     Parameters

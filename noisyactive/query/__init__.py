@@ -3,7 +3,9 @@
 Every strategy is a small scikit-learn estimator with
 ``rank(estimator, X, candidates, n, *, labels=None, labeled_mask=None,
 random_state=None) -> (indices, scores)`` and ``query(...) -> indices``, and a
-pure scoring function beside it. :func:`get_query_strategy` turns a name, a
+pure scoring function beside it: uncertainty (entropy, margin, least confidence),
+core-set k-center greedy [1]_, and the label-cleaning ranking of Bernhardt et al.
+[2]_, as used by Khanal et al. [3]_. :func:`get_query_strategy` turns a name, a
 strategy object or a plain callable into such an object.
 
 References

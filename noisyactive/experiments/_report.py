@@ -116,7 +116,9 @@ def format_selection_table(summary, classes, rare=None):
         f"recall {c}" for c in cols
     )
     lines = [head + " | filter test F1 |", "|" + "---|" * (len(cols) + 5)]
-    for variant, s in summary["selection"].items():
+    ordered = sorted(summary["selection"], key=lambda v: list(VARIANT_NAMES).index(v))
+    for variant in ordered:
+        s = summary["selection"][variant]
         cells = [_fmt(s["recall_per_class"][i], 2) for i in idx]
         lines.append(
             f"| {names.get(variant, variant)} | {s['n_kept'][0]:.0f} | "
@@ -158,7 +160,7 @@ def plot_selection(summary, classes, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    variants = list(summary["selection"])
+    variants = sorted(summary["selection"], key=lambda v: list(VARIANT_NAMES).index(v))
     k = len(classes)
     width = 0.8 / len(variants)
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * k + 2), 4.2))

@@ -34,15 +34,16 @@ def experiment_section(name, runs):
     from noisyactive.experiments import (
         format_curve_table,
         format_selection_table,
-        summarize,
+        write_report,
     )
 
     runs_by_seed = {}
     for r in runs:  # the latest run of each seed counts
         runs_by_seed[r["seed"]] = r
     runs = [runs_by_seed[s] for s in sorted(runs_by_seed)]
-    summary = summarize(runs)
     cfg = runs[0]["config"]
+    # The plots and tables of the report folder are redrawn from the raw runs.
+    summary = write_report(runs, RESULTS / name, title=cfg.get("title", name))
     seeds = ", ".join(str(r["seed"]) for r in runs)
     wall = np.mean([r["wall_s"] for r in runs])
     lines = [

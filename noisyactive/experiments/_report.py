@@ -172,7 +172,7 @@ def plot_selection(summary, classes, path, title):
         ax.bar(np.arange(k) + i * width, mean, width, yerr=std, label=label, capsize=2)
     ax.set_xticks(np.arange(k) + width * (len(variants) - 1) / 2)
     ax.set_xticklabels([str(c) for c in classes])
-    ax.set_xlabel("class (ordered as in the data; long-tailed data: rarest last)")
+    ax.set_xlabel("class")
     ax.set_ylabel("recall of truly clean samples kept")
     ax.set_ylim(0, 1.05)
     ax.set_title(title)

@@ -1,7 +1,7 @@
 """The gallery examples: the CPU ones run, the GPU walkthroughs are checked statically.
 
-Running all ``examples/plot_*.py`` takes about 1.5-2 minutes on 2 CPU cores, so
-that test is marked ``slow`` (``pytest -m slow tests/test_examples.py``). The
+Running all ``examples/plot_*.py`` takes about a minute on 2 CPU cores; it is
+part of the default run, so CI executes the gallery (issue: docs). The
 walkthroughs in ``examples/gpu/`` need data and a GPU and are never executed, not
 even by the documentation build; the fast tests below make sure that every name
 they import from noisyactive exists and every keyword they pass is accepted, so
@@ -117,7 +117,6 @@ def test_example_uses_existing_api(path):
         )
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("path", PLOT_EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs(path, tmp_path, monkeypatch):
     matplotlib = pytest.importorskip("matplotlib")

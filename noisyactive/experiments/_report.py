@@ -2,6 +2,7 @@
 
 import json
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +136,7 @@ def plot_curves(summary, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 4.8))
     for m, info in summary["methods"].items():
         x = [r["labels_used"] for r in info["rounds"]]
         y = np.array([r["macro_f1"][0] for r in info["rounds"]])
@@ -146,9 +147,9 @@ def plot_curves(summary, path, title):
     ax.axhline(ref, color="k", ls="--", lw=1, label=f"clean labels ({ref:.3f})")
     ax.set_xlabel("labels relabeled by the oracle")
     ax.set_ylabel("test macro-F1")
-    ax.set_title(title)
+    ax.set_title(textwrap.fill(title, 70), fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

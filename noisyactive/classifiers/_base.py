@@ -222,6 +222,16 @@ class BaseNetEstimator(ClassifierMixin, BaseEstimator):
         known = self.classes_[pos] == y_val
         return X_val, np.where(known, pos, -1).astype(np.int64)
 
+    def _finish_training(self, valid):
+        """Keep the best-validation epoch's weights (the paper's protocol) and
+        publish the history; sets ``best_epoch_`` (None without validation)."""
+        self.best_epoch_ = None
+        if valid is not None:
+            self.best_epoch_ = int(np.argmax(self.net_.history[:, "valid_f1"]))
+            self.net_.restore_best()
+        self.net_.valid_data = None
+        self.history_ = self.net_.history
+
     # -- public API -----------------------------------------------------------------
     def predict_proba(self, X):
         """Class probabilities (the ensemble's mean softmax), shape (n, n_classes)."""

@@ -143,18 +143,8 @@ class NetClassifier(BaseNetEstimator):
         valid = self._validation_arrays(X_val, y_val)
         self.net_ = self._make_net(X, y_enc, valid).initialize()
         self.net_.fit_arrays(X, y_enc)
-        self.best_epoch_ = self._finish(valid)
+        self._finish_training(valid)
         return self
-
-    def _finish(self, valid):
-        best = None
-        if valid is not None:
-            scores = self.net_.history[:, "valid_f1"]
-            best = int(np.argmax(scores))
-            self.net_.restore_best()
-        self.net_.valid_data = None
-        self.history_ = self.net_.history
-        return best
 
     def partial_fit(self, X, y, classes=None):
         """One more epoch of training at ``finetune_lr``, keeping the weights.

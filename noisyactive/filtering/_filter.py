@@ -272,12 +272,7 @@ verbose
         self.class_clean_counts_ = estimate_class_clean_counts(
             counts, self.forget_rate_, transition_matrix=transition
         )
-        self.best_epoch_ = None
-        if valid is not None:
-            self.best_epoch_ = int(np.argmax(self.net_.history[:, "valid_f1"]))
-            self.net_.restore_best()
-        self.net_.valid_data = None
-        self.history_ = self.net_.history
+        self._finish_training(valid)
         return self
 
     def fit_resample(self, X, y, **fit_params):

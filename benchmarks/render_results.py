@@ -49,7 +49,9 @@ def experiment_section(name, runs):
     lines = [
         f"## {cfg.get('title', name)}",
         "",
-        f"Command: `{runs[-1].get('command', '')}`  ",
+        "Command: "
+        + "; ".join(f"`{c}`" for c in dict.fromkeys(r.get("command", "") for r in runs))
+        + "  ",
         f"Seeds: {seeds}; {runs[0]['n_train']} training samples, realised noise "
         f"{np.mean([r['realised_noise_rate'] for r in runs]):.3f}, "
         f"{runs[0]['budget_per_round']} labels per round, "

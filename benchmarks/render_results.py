@@ -22,6 +22,13 @@ raw results in `benchmarks/results/`; each section names the command that produc
 them. Machine: see the environment line of each section (CPU runs are on the 2-core
 development machine, which was shared with other jobs: wall times are indicative
 only; the speed section reports ratios measured side by side).
+
+The HAM10000 runs use a reduced CPU scale (24 px images, a small CNN, 10 epochs): every
+network is weak there, as the clean-label reference row of each section shows, so
+compare methods with each other and with that reference, not with the paper's ResNet18
+at 224 px (`benchmarks/configs/isic2019_gpu.json` is that configuration; it needs a GPU
+and has not been run here). "reaches clean-label F1 at" gives the first number of
+relabels at which a method's mean test macro-F1 is at least the reference's.
 """
 
 

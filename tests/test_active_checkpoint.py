@@ -5,28 +5,14 @@ import os
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
+from _stubs import MaskFilter
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils.validation import validate_data
 
 from noisyactive.active import ActiveLabelCleaner, load_cleaner
 from noisyactive.active._checkpoint import read_state, write_state
-
-
-class MaskFilter(ClassifierMixin, BaseEstimator):
-    """Phase-1 stand-in: drops every 5th sample from the clean part."""
-
-    def fit(self, X, y):
-        X, y = validate_data(self, X, y)
-        self.classes_ = np.unique(y)
-        self.clean_mask_ = np.arange(X.shape[0]) % 5 != 4
-        return self
-
-    def predict(self, X):
-        return np.full(len(X), self.classes_[0])
 
 
 class FaultyOracle:

@@ -9,12 +9,12 @@ and the realised flip rate is ``p`` (not ``p * (k - 1) / k`` as with the
 
 import numpy as np
 
-from noisyactive.datasets._validation import (
+from noisyactive.utils._validation import (
     check_fraction,
     check_labels,
     check_random_state_arg,
+    check_transition_matrix,
 )
-from noisyactive.utils._validation import check_transition_matrix
 
 __all__ = ["inject_label_noise", "noise_transition_matrix"]
 

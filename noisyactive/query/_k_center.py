@@ -131,7 +131,8 @@ def _next_pick(state):
     true value (a minimum only shrinks). So only the points with the largest
     bounds are brought up to date; when the best exact value among them beats
     every bound outside, it is the argmax over all points. Otherwise the block
-    grows; past a quarter of the points it is cheaper to update them all. With
+    grows; past a quarter of the points, or on a tie with a bound outside
+    (duplicates), all points are updated. With
     few features a full update costs less than finding the top block, and
     before any point has a finite distance there is no bound to use.
     """
@@ -145,8 +146,11 @@ def _next_pick(state):
         _update_rows(state, top)
         values = state.min_sq[top]
         best = values.max()
-        if best > state.min_sq[order[n - size - 1]]:
+        bound = state.min_sq[order[n - size - 1]]
+        if best > bound:
             return int(top[values == best].min())
+        if best == bound:
+            break  # a tie across the block's edge: settle it with a full update
         size *= 4
     _update_all(state)
     return int(np.argmax(state.min_sq))

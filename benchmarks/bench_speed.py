@@ -63,9 +63,8 @@ from skorch.callbacks import Callback
 from torch.func import grad, vmap
 
 from noisyactive import NetClassifier, NoisyLabelFilter
-from noisyactive.classifiers._base import _input_stats, resolve_device
-from noisyactive.classifiers._net import InputNorm
-from noisyactive.filtering import _filter as filter_module
+from noisyactive.base import input_stats, resolve_device
+from noisyactive.classifiers._arrays import InputNorm
 from noisyactive.filtering._coteaching import CoTeachingNet
 from noisyactive.filtering._vog import VOGBuffer, vog_gradients
 from noisyactive.nets import ResNet18, SmallCNN, capture_features, final_linear
@@ -207,29 +206,37 @@ class ReferenceVOGNet(CoTeachingNet):
     per epoch and network, which is not done here.
     """
 
-    def begin_training(self, X_t, y_t):
-        super().begin_training(X_t, y_t)
-        n, dev = X_t.shape[0], torch.device(self.device)
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        cfg, dev = self.coteaching, torch.device(self.device)
+        dtype = getattr(torch, cfg.vog_dtype)
         self.vog_ = [
             _SeparatePassBuffer(
-                n, layer.in_features + 1, self.vog_window, self.vog_dtype, dev
+                len(y), layer.in_features + 1, cfg.vog_window, dtype, dev
             )
             for layer in self.layers_
         ]
+        self.train_data_ = self.get_dataset(X, y)
 
-    def after_train_epoch(self):
-        X_t, y_t = self.data_
+    def on_epoch_end(self, net, **kwargs):
         self._set_training(False)
+        batches = self.get_iterator(self.train_data_, training=False)
         for module, layer, buf in zip(self.ensemble(), self.layers_, self.vog_):
             params = [p for p in module.parameters() if p.requires_grad]
-            for xb, yb, idx in self.batches(X_t, y_t, training=False):
+            for Xb, yb in batches:
                 with capture_features(layer) as store, self.autocast():
-                    logits = module(self.prepare_batch(xb, training=False))
+                    logits = module(self.prepare_batch(Xb["x"], training=False))
                 # autograd.grad leaves the .grad fields of training untouched.
                 torch.autograd.grad(F.cross_entropy(logits.float(), yb), params)
                 h = store["h"].detach().flatten(1)
-                buf.write_separate(idx, reference_vog_gradients(layer, h, yb))
-        super().after_train_epoch()
+                buf.write_separate(Xb["index"], reference_vog_gradients(layer, h, yb))
+        super().on_epoch_end(net, **kwargs)
+
+
+class ReferenceVOGFilter(NoisyLabelFilter):
+    """The filter with :class:`ReferenceVOGNet` inside (benchmark only)."""
+
+    _net_class = ReferenceVOGNet
 
 
 # --- variants ------------------------------------------------------------------------
@@ -244,7 +251,7 @@ def _build_network(module, X, n_classes, seed, device):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         body = _body(module, X.shape[1], n_classes)
-    return InputNorm(body, *_input_stats(X, "image")).to(device)
+    return InputNorm(body, *input_stats(X, "image")).to(device)
 
 
 def _fit_skorch_plain(setup, X, y, epochs, clock, device):
@@ -353,28 +360,12 @@ def run_variant(variant, setup, X, y, device, amp):
         est = NetClassifier(**kwargs).fit(X, y)
         return _epoch_times(est.history_), extra
     mix = 0.0 if variant == "ct" else 0.5
-    est = NoisyLabelFilter(mix_ratio=mix, **SELECTION, **kwargs)
-    patch = (
-        _patched(filter_module, "CoTeachingNet", ReferenceVOGNet)
-        if variant == "ct_vog_ref"
-        else contextlib.nullcontext()
-    )
-    with patch:
-        est.fit(X, y)
+    cls = ReferenceVOGFilter if variant == "ct_vog_ref" else NoisyLabelFilter
+    est = cls(mix_ratio=mix, **SELECTION, **kwargs).fit(X, y)
     extra["vog_used"] = list(est.history_[:, "vog_used"])
     extra["n_selected"] = list(est.history_[:, "n_selected"])
     extra["vog_buffer_nbytes"] = est.vog_buffer_nbytes_
     return _epoch_times(est.history_), extra
-
-
-@contextlib.contextmanager
-def _patched(obj, name, value):
-    old = getattr(obj, name)
-    setattr(obj, name, value)
-    try:
-        yield
-    finally:
-        setattr(obj, name, old)
 
 
 def vog_bytes_per_sample(setup, X, y, device):

@@ -101,3 +101,4 @@ class EpochProgress(Callback):
 
     def on_train_end(self, net, **kwargs):
         self.progress_.close()
+        self.progress_ = None  # holds a stream: keep the net picklable

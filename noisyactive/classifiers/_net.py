@@ -222,7 +222,7 @@ class ArrayNet(NeuralNet):
     def autocast(self):
         dev = torch.device(self.device).type
         amp = self._setting("amp_dtype")
-        return torch.autocast(dev, dtype=amp, enabled=amp is not None and dev == "cuda")
+        return torch.autocast(dev, dtype=amp, enabled=amp is not None)
 
     # --- the loop (skorch's, through its override points) -----------------------
     def partial_fit(self, X, y=None, classes=None, epochs=None, **fit_params):

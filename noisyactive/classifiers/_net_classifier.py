@@ -52,7 +52,10 @@ class NetClassifier(BaseNetEstimator):
     device : str, default="auto"
         ``"auto"`` is CUDA when present, else CPU.
     precision : {"auto", "fp32", "bf16"}, default="auto"
-        ``"auto"`` trains in bf16 autocast on a GPU that supports it.
+        ``"auto"`` trains and predicts in bf16 autocast on a GPU that supports
+        it, and for image input on a CPU with native bf16 kernels (AVX512-BF16 or
+        AMX; see :func:`noisyactive.base.cpu_bf16_supported`), with
+        channels-last images; ``"fp32"`` never uses autocast.
     optimizer : torch optimizer class, default=torch.optim.SGD
     callbacks : list of skorch callbacks, default=None
     random_state : int, RandomState or None, default=None

@@ -85,6 +85,18 @@ def _autocast_dtype(precision, device, is_image):
     return torch.bfloat16 if is_image and cpu_bf16_supported() else None
 
 
+def _speed_hint(estimator, is_image):
+    """What makes a slow CPU fit quick, for :class:`SlowFitWarning`."""
+    if not is_image:
+        return "Fewer max_epochs or a smaller module make it quicker."
+    return (
+        f"For a quick CPU run: image_size=32 (now {estimator.image_size!r}) for "
+        "path input, module='small_cnn' or ResNet18 with "
+        "module_kwargs={'small_input': False} (now "
+        f"module={estimator.module!r}), fewer max_epochs, or device='cuda'."
+    )
+
+
 def _accepts(fn, name):
     try:
         params = inspect.signature(fn).parameters
@@ -247,6 +259,7 @@ class BaseNetEstimator(ClassifierMixin, BaseEstimator):
             lr_schedule=self.lr_schedule,
             finetune_lr=getattr(self, "finetune_lr", None),
             progress_desc=type(self).__name__,
+            speed_hint=_speed_hint(self, is_image),
         )
         return dict(
             module=factory,

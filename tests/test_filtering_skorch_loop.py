@@ -155,3 +155,24 @@ def test_plain_progress_lines_report_rate_and_time_left():
         "decoding images: 20/20 imgs",
     ]
     assert "left" in lines[0] and lines[-1].endswith("done")
+
+
+def test_cpu_warns_once_with_an_estimate_when_a_fit_will_take_long():
+    # ResNet18 at 32 px for 100,000 epochs: hours on a CPU, whatever the
+    # machine. EarlyStopping ends the fit at once.
+    X_img = np.random.default_rng(0).integers(0, 256, (24, 3, 32, 32), np.uint8)
+    stop = EarlyStopping(monitor="train_loss", patience=0, threshold=1e9)
+    clf = NetClassifier(
+        module="resnet18",
+        max_epochs=100_000,
+        batch_size=4,
+        device="cpu",
+        callbacks=[stop],
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match=r"about \d+ min on the CPU") as record:
+        clf.fit(X_img, np.arange(24) % 2)
+    slow = [w for w in record if "on the CPU" in str(w.message)]
+    assert len(slow) == 1
+    assert "image_size=32" in str(slow[0].message)
+    assert len(clf.history_) <= 2

@@ -3,7 +3,10 @@
 import math
 import re
 import sys
+import time
+import warnings
 
+import torch
 from skorch.callbacks import Callback, PrintLog
 
 from noisyactive.classifiers._progress import Progress
@@ -13,6 +16,7 @@ __all__ = [
     "EpochProgress",
     "PlainPrintLog",
     "RestoreBestEpoch",
+    "SlowFitWarning",
     "macro_f1",
 ]
 
@@ -102,3 +106,49 @@ class EpochProgress(Callback):
     def on_train_end(self, net, **kwargs):
         self.progress_.close()
         self.progress_ = None  # holds a stream: keep the net picklable
+
+
+class SlowFitWarning(Callback):
+    """On a CPU, estimate the fit's time from the first training batches and
+    warn once when it will take longer than ``limit_s``.
+
+    The first batch is left out of the estimate (one-off allocations); the next
+    ``n_batches`` are timed. The warning gives the estimate and ``hint``, the
+    settings that make such a fit quick.
+    """
+
+    def __init__(self, limit_s=600.0, n_batches=3, hint=""):
+        self.limit_s, self.n_batches, self.hint = limit_s, n_batches, hint
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.active_ = torch.device(net.device).type == "cpu" and X is not None
+        self.seen_, self.timed_s_ = 0, 0.0
+        if self.active_:
+            per_epoch = math.ceil(len(X) / max(1, net.batch_size))
+            epochs = getattr(net, "epochs_planned_", None) or net.max_epochs
+            self.total_batches_ = per_epoch * epochs
+            self.active_ = self.total_batches_ > self.n_batches + 1
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if self.active_ and training:
+            self.t0_ = time.perf_counter()
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not (self.active_ and training):
+            return
+        self.seen_ += 1
+        if self.seen_ == 1:
+            return
+        self.timed_s_ += time.perf_counter() - self.t0_
+        if self.seen_ <= self.n_batches:
+            return
+        self.active_ = False  # once
+        estimate = self.timed_s_ / self.n_batches * self.total_batches_
+        if estimate > self.limit_s:
+            warnings.warn(
+                f"This fit will take about {estimate / 60:.0f} min on the CPU "
+                f"({self.total_batches_} batches at "
+                f"{self.timed_s_ / self.n_batches:.2f} s). {self.hint}",
+                UserWarning,
+                stacklevel=2,
+            )

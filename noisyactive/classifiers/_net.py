@@ -57,6 +57,7 @@ from noisyactive.classifiers._callbacks import (
     EpochProgress,
     PlainPrintLog,
     RestoreBestEpoch,
+    SlowFitWarning,
     macro_f1,
 )
 from noisyactive.nets import augment_images, capture_features, final_linear
@@ -115,6 +116,8 @@ class ArrayNet(NeuralNet):
             cosine = LRScheduler(policy, lr_lambda=CosineDecay(self.max_epochs))
             cbs.append(("lr_scheduler", cosine))
         progress = EpochProgress(self._setting("progress_desc", "training"))
+        slow = SlowFitWarning(hint=self._setting("speed_hint", ""))
+        cbs.append(("slow_fit_warning", slow))
         return cbs + [("progress", progress), ("print_log", PlainPrintLog())]
 
     def _build(self, offset=0):

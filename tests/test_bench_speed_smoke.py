@@ -45,8 +45,8 @@ def test_report_has_versions_device_and_wall_time(report):
     import os
 
     import numpy
-    import skorch
     import sklearn
+    import skorch
 
     env = report["environment"]
     assert env["torch"] == torch.__version__
@@ -111,3 +111,29 @@ def test_clean_mask_and_query_sections(report):
     assert report["query"]["results"][0]["wall_s_median"] > 0
     names = [t["name"] for t in report["targets"]]
     assert "small_cnn: CT+VOG / CT epoch" in names
+
+
+HAM = Path("/work/shared/data/ham10000")
+
+
+def _load(name):
+    path = BENCH.parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAM.exists(), reason="needs the HAM10000 copy")
+def test_coteaching_benchmark_reports_every_ratio_per_repeat(capsys):
+    bench = _load("bench_speed_coteaching")
+    argv = ["--n", "16", "--batch-size", "8", "--epochs", "3", "--repeats", "2"]
+    report = bench.main(argv)
+    for name in ("ct / bare", "ct_vog / ct", "ct_fp32 / bare"):
+        for clock in ("cpu", "wall"):
+            row = report[name][clock]
+            assert 0 < row["min"] <= row["median"] <= row["max"]
+    assert all(len(report["raw"][v]) == 2 for v in bench.VARIANTS)
+    out = capsys.readouterr().out
+    assert "ct / bare" in out and "load average" in out

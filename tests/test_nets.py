@@ -144,3 +144,13 @@ def test_cuda_mixed_precision_fit_and_cpu_load(tmp_path):
     loaded.net_.module_.cpu()
     loaded.net_.module2_.cpu()
     assert loaded.predict(X[:4]).shape == (4,)
+
+
+def test_auto_module_on_small_images_uses_the_standard_stem_on_a_cpu():
+    X = np.random.default_rng(0).integers(0, 256, (8, 3, 32, 32), dtype=np.uint8)
+    clf = NetClassifier(max_epochs=1, batch_size=8, device="cpu").fit(
+        X, np.arange(8) % 2
+    )
+    body = clf.net_.module_.body.model
+    assert isinstance(body.maxpool, nn.MaxPool2d)
+    assert body.conv1.kernel_size == (7, 7)

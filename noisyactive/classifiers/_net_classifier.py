@@ -20,7 +20,8 @@ class NetClassifier(BaseNetEstimator):
     Parameters
     ----------
     module : "auto", "resnet18", "mlp", "small_cnn", nn.Module class or instance
-        ``"auto"`` is ResNet18 for images (a 3x3 stem for images of 64 px or less)
+        ``"auto"`` is ResNet18 for images (a 3x3 stem for images of 64 px or less
+        on a GPU, see :func:`noisyactive.base.auto_small_input`)
         and an MLP for 2-D input. A class is called with ``module_kwargs`` plus
         ``num_classes`` (and ``in_channels`` / ``n_features`` when it accepts
         them); it must end in ``nn.Linear``.

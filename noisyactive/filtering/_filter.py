@@ -52,7 +52,8 @@ class NoisyLabelFilter(BaseNetEstimator):
     Parameters
     ----------
     module : "auto", "resnet18", "mlp", "small_cnn", nn.Module class or instance
-        ``"auto"``: ResNet18 for images (3x3 stem for images of 64 px or less), an
+        ``"auto"``: ResNet18 for images (3x3 stem for images of 64 px or less on
+        a GPU, :func:`noisyactive.base.auto_small_input`), an
         MLP for 2-D input. Any module ending in ``nn.Linear`` works.
     module_kwargs : dict, default=None
         Extra constructor arguments of the module.

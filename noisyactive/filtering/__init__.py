@@ -1,5 +1,11 @@
 """Phase 1: Co-teaching with a Variance-of-Gradients mix."""
 
+from noisyactive.filtering._epoch_rules import (
+    cross_update_loss,
+    cross_update_loss_masked,
+    uses_vog,
+    warmup_forget_rate,
+)
 from noisyactive.filtering._filter import NoisyLabelFilter
 from noisyactive.filtering._noise_rate import estimate_noise_rate
 from noisyactive.filtering._quota import (
@@ -15,6 +21,8 @@ __all__ = [
     "NoisyLabelFilter",
     "VOGBuffer",
     "class_keep_quotas",
+    "cross_update_loss",
+    "cross_update_loss_masked",
     "estimate_class_clean_counts",
     "estimate_noise_rate",
     "forget_rate_schedule",
@@ -23,5 +31,7 @@ __all__ = [
     "select_per_class",
     "select_small_loss_and_vog",
     "split_mix",
+    "uses_vog",
     "vog_gradients",
+    "warmup_forget_rate",
 ]

@@ -1,12 +1,15 @@
 """NoisyLabelFilter: phase 1 of Khanal et al. (2024)."""
 
+import warnings
+
 import numpy as np
 import torch
 
+from noisyactive.base import NETWORK_PARAMS, BaseNetEstimator
 from noisyactive.classifiers import NetClassifier
-from noisyactive.classifiers._base import BaseNetEstimator
-from noisyactive.filtering._coteaching import CoTeachingNet
+from noisyactive.filtering._coteaching import CoTeachingConfig, CoTeachingNet
 from noisyactive.filtering._quota import estimate_class_clean_counts
+from noisyactive.filtering._schedule import n_remember
 from noisyactive.utils._param_validation import (
     Integral,
     Interval,
@@ -17,24 +20,19 @@ from noisyactive.utils._param_validation import (
 
 __all__ = ["NoisyLabelFilter"]
 
-_SHARED_WITH_CLASSIFIER = (
-    "module",
-    "module_kwargs",
-    "weights",
-    "max_epochs",
-    "batch_size",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "lr_schedule",
-    "augment",
-    "image_size",
-    "cache_dir",
-    "device",
-    "precision",
-    "optimizer",
-    "random_state",
-)
+
+def _warn_if_batch_keeps_nothing(batch_size, forget_rate):
+    """``R = floor((1 - tau) b)`` is 0 for a full batch: after the warm-up no
+    network learns anything and the mask comes out empty."""
+    if forget_rate == "auto" or n_remember(batch_size, forget_rate) > 0:
+        return
+    warnings.warn(
+        f"batch_size={batch_size} with forget_rate={forget_rate} keeps no sample "
+        f"of a batch once the warm-up ends (R = floor((1 - tau) b) = 0), so the "
+        f"selection is meaningless; use batch_size > {1 / (1 - forget_rate):.3g}.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 class NoisyLabelFilter(BaseNetEstimator):
@@ -54,7 +52,8 @@ class NoisyLabelFilter(BaseNetEstimator):
     Parameters
     ----------
     module : "auto", "resnet18", "mlp", "small_cnn", nn.Module class or instance
-        ``"auto"``: ResNet18 for images (3x3 stem for images of 64 px or less), an
+        ``"auto"``: ResNet18 for images (3x3 stem for images of 64 px or less on
+        a GPU, :func:`noisyactive.base.auto_small_input`), an
         MLP for 2-D input. Any module ending in ``nn.Linear`` works.
     module_kwargs : dict, default=None
         Extra constructor arguments of the module.
@@ -137,6 +136,9 @@ verbose
     >>> filt.fit(X, y_noisy).clean_mask_.shape
     (300,)
     """
+
+    #: The skorch net class fit builds (a subclass of CoTeachingNet may replace it).
+    _net_class = CoTeachingNet
 
     _parameter_constraints = {
         **BaseNetEstimator._parameter_constraints,
@@ -242,24 +244,15 @@ verbose
         X, y = self._prepare(X, y, reset=True)
         y_enc = self._encode_labels(y)
         transition = self._check_transition_matrix()
-        valid = self._validation_arrays(X_val, y_val)
+        valid = self._validation_arrays(X_val, y_val, all_known=True)
         kwargs = self._net_kwargs(X, len(self.classes_))
         kwargs["batch_size"] = min(self.batch_size, X.shape[0])
-        self.net_ = CoTeachingNet(
-            n_classes=len(self.classes_),
-            mix_ratio=self.mix_ratio,
-            forget_rate=self.forget_rate,
-            num_gradual=self.num_gradual,
-            exponent=self.exponent,
-            vog_window=self.vog_window,
-            vog_normalize=self.vog_normalize,
-            vog_dtype=getattr(torch, self.vog_dtype),
-            selection=self.selection,
-            transition_matrix=transition,
-            valid_data=valid,
-            **kwargs,
-        ).initialize()
-        self.net_.fit_arrays(X, y_enc)
+        _warn_if_batch_keeps_nothing(kwargs["batch_size"], self.forget_rate)
+        config = CoTeachingConfig.from_estimator(
+            self, n_classes=len(self.classes_), transition_matrix=transition
+        )
+        self.net_ = self._net_class(coteaching=config, valid_data=valid, **kwargs)
+        self.net_.fit(X, y_enc)
         result = self.net_.release_training_state()
         self.clean_mask_ = result["clean_mask"]
         self.selection_rate_ = result["selection_rate"]
@@ -272,7 +265,16 @@ verbose
         self.class_clean_counts_ = estimate_class_clean_counts(
             counts, self.forget_rate_, transition_matrix=transition
         )
-        self._finish_training(valid)
+        self._finish_training()
+        if not self.clean_mask_.any():
+            warnings.warn(
+                f"The selection kept no sample in the last epoch (forget_rate_="
+                f"{self.forget_rate_:.3g}, batch_size={kwargs['batch_size']}): "
+                "clean_mask_ is all False. Use a larger batch_size or a smaller "
+                "forget_rate.",
+                UserWarning,
+                stacklevel=2,
+            )
         return self
 
     def fit_resample(self, X, y, **fit_params):
@@ -295,5 +297,4 @@ verbose
     def _make_classifier(self):
         """An unfitted plain cross-entropy classifier of the same network family
         (what :class:`~noisyactive.ActiveLabelCleaner` trains by default)."""
-        params = {name: getattr(self, name) for name in _SHARED_WITH_CLASSIFIER}
-        return NetClassifier(**params)
+        return NetClassifier(**{name: getattr(self, name) for name in NETWORK_PARAMS})

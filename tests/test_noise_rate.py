@@ -180,3 +180,14 @@ def test_cross_fit_estimate_on_tabular_data_with_known_noise():
     assert abs(est.rate - np.mean(noisy != true)) < 0.05
     truth = [np.mean(true[noisy == c] != c) for c in range(3)]
     assert np.mean(np.abs(est.class_rates - truth)) < 0.06
+
+
+def test_classifier_no_better_than_the_majority_class_warns():
+    rng = np.random.default_rng(3)
+    true = rng.choice(3, 500, p=[0.7, 0.2, 0.1])
+    noisy = _symmetric_noise(true, 3, 0.3, rng)
+    probs = np.tile([0.6, 0.25, 0.15], (2, 500, 1))  # the prior, for everyone
+    probs += rng.normal(0, 0.01, probs.shape)
+    with pytest.warns(UserWarning, match=r"agrees with the labels \(0\.\d+\) hardly"):
+        est = estimate_noise(noisy, probs, n_bootstrap=10)
+    assert est.agreement <= est.majority_agreement + 0.02

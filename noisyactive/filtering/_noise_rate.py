@@ -1,12 +1,6 @@
-"""Estimating the noise rate: confident learning on cross-fitted probabilities.
-
-The default estimate (:func:`estimate_noise`) counts, per noisy class, how many
-samples a classifier that never saw them puts confidently in another class
-(the confident joint of Northcutt et al. 2021), calibrated to the noisy class
-counts. The probabilities come from cross-fitting
-(:func:`~noisyactive.filtering.cross_fit_predict_proba`: two stratified halves, each predicted by a network fitted on the other), in the
-spirit of INCV (Chen et al. 2019). :func:`estimate_noise_rate`, the former
-two-component mixture on warm-up losses, is kept as a reference.
+"""Estimating the noise rate from out-of-sample probabilities (confident joint,
+Northcutt et al. 2021, corrected for the classifier's own errors); the former
+loss mixture (:func:`estimate_noise_rate`) is kept as a reference.
 """
 
 import warnings
@@ -164,6 +158,14 @@ def agreement_noise_rate(labels, predictions, n_classes):
     return float(np.clip((a - g) / denom, 0.0, 1.0))
 
 
+def _log_loss_skill(y, probs, noisy_counts):
+    """1 - log-loss of the probabilities / log-loss of the noisy class prior."""
+    prior = noisy_counts / noisy_counts.sum()
+    own = np.clip(probs[np.arange(y.size), y], 1e-12, 1.0)
+    base = -np.mean(np.log(prior[y]))
+    return float(1.0 + np.mean(np.log(own)) / base) if base > 0 else 0.0
+
+
 def _point_estimate(y, probs, k):
     """Confident joint on the mean probabilities, its global rate lowered to
     the agreement estimate when that is smaller, per-class rates scaled along."""
@@ -225,6 +227,13 @@ def estimate_noise(
           ``class_clean_counts``;
         - ``confident_rate``: the confident joint's own global rate;
         - ``repeat_rates``: the confident-joint rate of every single cross-fit;
+        - ``agreement``: share of predictions equal to the noisy label, and
+          ``majority_agreement``, the same for always predicting the most
+          frequent noisy class;
+        - ``skill``: ``1 - log-loss / log-loss of the class prior`` of the
+          mean probabilities on the noisy labels (a classifier no better than
+          the prior in both ways has not learned the classes, and the estimate
+          then is unreliable);
         - ``warnings``: the messages about an unreliable estimate.
 
     Examples
@@ -277,6 +286,9 @@ def estimate_noise(
         transition=transition,
         confident_rate=float(cl_rate),
         repeat_rates=np.asarray(repeat_rates),
+        agreement=float(np.mean(probs.argmax(2) == y[None, :])),
+        majority_agreement=float(noisy_counts.max() / max(n, 1)),
+        skill=_log_loss_skill(y, probs.mean(0), noisy_counts),
     )
     result.warnings = check_noise_estimate(result, max_std=max_std)
     if warn:
@@ -285,7 +297,7 @@ def estimate_noise(
     return result
 
 
-def check_noise_estimate(result, *, max_std=0.05, low=0.01, high=0.9):
+def check_noise_estimate(result, *, max_std=0.05, low=0.01, high=0.9, min_skill=0.02):
     """Messages about an unstable or implausible noise estimate (empty if fine).
 
     Parameters
@@ -296,6 +308,9 @@ def check_noise_estimate(result, *, max_std=0.05, low=0.01, high=0.9):
         Largest acceptable bootstrap std (or half fold gap) of the global rate.
     low, high : float, default=0.01 and 0.9
         A global rate outside ``[low, high]`` is flagged as implausible.
+    min_skill : float, default=0.02
+        Warn when both the margin of ``agreement`` over ``majority_agreement``
+        and ``skill`` are below this.
 
     Returns
     -------
@@ -318,6 +333,16 @@ def check_noise_estimate(result, *, max_std=0.05, low=0.01, high=0.9):
         messages.append(
             f"The noise-rate estimate {rate:.3f} is implausible (outside "
             f"[{low}, {high}]); pass forget_rate explicitly if you know it."
+        )
+    g, g0 = result.get("agreement"), result.get("majority_agreement")
+    skill = result.get("skill")
+    if g is not None and g < g0 + min_skill and skill < min_skill:
+        messages.append(
+            f"The noise-rate estimate {rate:.3f} is unreliable: the cross-fitted "
+            f"classifier agrees with the labels ({g:.3f}) hardly more than always "
+            f"predicting the most frequent class ({g0:.3f}), and its log-loss "
+            f"improves on the class prior's by {skill:.1%} only. Train it longer "
+            "or pass forget_rate explicitly."
         )
     clean = np.asarray(result.class_clean_counts)
     m = np.asarray(result.noisy_counts)

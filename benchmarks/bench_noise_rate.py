@@ -160,6 +160,34 @@ def run_one(name, seed, args):
     )
 
 
+def epochs_sweep(name, seed, epochs, args):
+    """The cross-fitted estimate with ``epochs`` per cross-fit (no mixture)."""
+    from noisyactive import NoisyLabelFilter
+
+    dataset, kind, p = SETTINGS[name]
+    X, y, y_true = load(dataset, kind, p, seed, args.n_train, args.ham)
+    classes = np.unique(y)
+    truth = true_class_rates(y, y_true, classes)
+    # The filter cross-fits at half its epochs.
+    params = dict(PARAMS[dataset], max_epochs=2 * epochs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = NoisyLabelFilter(random_state=seed, **params)._estimate_noise(
+            X, np.searchsorted(classes, y)
+        )
+    realised = float(np.mean(y != y_true))
+    return dict(
+        setting=name,
+        seed=seed,
+        crossfit_epochs=epochs,
+        realised=realised,
+        crossfit=est.rate,
+        crossfit_confident=est.confident_rate,
+        crossfit_error=est.rate - realised,
+        crossfit_class_mae=float(np.mean(np.abs(est.class_rates - truth))),
+    )
+
+
 def table(rows):
     lines = [
         "| setting | n | realised | cross-fit (mean ± std) | mean abs err | "
@@ -239,6 +267,12 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--filter-check", action="store_true")
     parser.add_argument("--table", action="store_true")
+    parser.add_argument(
+        "--crossfit-epochs",
+        type=int,
+        nargs="+",
+        help="sweep the cross-fit's epochs instead (noise_rate_epochs.jsonl)",
+    )
     parser.add_argument("--out", default=str(HERE / "results" / "noise_rate.jsonl"))
     args = parser.parse_args(argv)
 
@@ -253,10 +287,38 @@ def main(argv=None):
     out = Path(args.out)
     if args.filter_check:
         out = out.with_name("noise_rate_filter.jsonl")
+    if args.crossfit_epochs:
+        out = out.with_name("noise_rate_epochs.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = [json.loads(line) for line in out.open()] if out.exists() else []
     if args.table:
         print(table(rows))
+        return 0
+    if args.crossfit_epochs:
+        done = {(r["setting"], r["seed"], r["crossfit_epochs"]) for r in rows}
+        for name in args.settings:
+            for epochs in args.crossfit_epochs:
+                for seed in args.seeds:
+                    if (name, seed, epochs) in done:
+                        continue
+                    row = epochs_sweep(name, seed, epochs, args)
+                    print(json.dumps(row), flush=True)
+                    with out.open("a") as fh:
+                        fh.write(json.dumps(dict(row, command=command)) + "\n")
+                    rows.append(row)
+        for name in args.settings:
+            for epochs in args.crossfit_epochs:
+                sub = [
+                    r
+                    for r in rows
+                    if r["setting"] == name and r["crossfit_epochs"] == epochs
+                ]
+                err = np.abs([r["crossfit_error"] for r in sub])
+                mae = np.mean([r["crossfit_class_mae"] for r in sub])
+                print(
+                    f"{name} epochs={epochs}: mean |error| {err.mean():.3f}, "
+                    f"worst {err.max():.3f}, class MAE {mae:.3f} ({len(sub)} seeds)"
+                )
         return 0
     for seed in args.seeds:
         if args.filter_check:

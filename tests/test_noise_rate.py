@@ -191,3 +191,21 @@ def test_classifier_no_better_than_the_majority_class_warns():
     with pytest.warns(UserWarning, match=r"agrees with the labels \(0\.\d+\) hardly"):
         est = estimate_noise(noisy, probs, n_bootstrap=10)
     assert est.agreement <= est.majority_agreement + 0.02
+
+
+def test_confident_joint_matches_cleanlab():
+    count = pytest.importorskip("cleanlab.count")
+    rng = np.random.default_rng(0)
+    n, k = 500, 4
+    y = rng.integers(0, k, n)
+    p = rng.dirichlet(np.ones(k) * 0.5, n)
+    p[np.arange(n), y] += rng.random(n)
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_array_equal(
+        confident_joint(y, p, calibrate=False),
+        count.compute_confident_joint(y, p, calibrate=False),
+    )
+    # cleanlab rounds the calibrated counts to integers.
+    np.testing.assert_allclose(
+        confident_joint(y, p), count.compute_confident_joint(y, p), atol=1.0
+    )

@@ -72,8 +72,9 @@ class NoisyLabelFilter(BaseNetEstimator):
         out-of-sample probabilities; their confident joint (Northcutt et al.
         2021) gives per-class rates, whose global rate is corrected for the
         classifier's own errors by the agreement of the cross-fits. A
-        ``UserWarning`` names the numbers when the estimate is unstable or
-        would leave a class without a clean sample. Its measured error is in
+        ``UserWarning`` names the numbers when the estimate is unstable, would
+        leave a class without a clean sample, or comes from a network no better
+        than the class prior (see :ref:`noise_rate`). Its measured error is in
         ``benchmarks/RESULTS.md`` (``benchmarks/bench_noise_rate.py``).
     num_gradual : int, default=10
         ``Tk``, warm-up epochs over which the forget rate ramps up.

@@ -1,7 +1,5 @@
-"""Estimating the noise rate from out-of-sample probabilities (confident joint,
-Northcutt et al. 2021, corrected for the classifier's own errors); the former
-loss mixture (:func:`estimate_noise_rate`) is kept as a reference.
-"""
+"""Noise rates from out-of-sample probabilities (confident joint corrected for the
+classifier's errors); the former loss mixture is kept as a reference."""
 
 import warnings
 
@@ -26,7 +24,8 @@ def confident_joint(labels, pred_probs, *, calibrate=True, n_classes=None):
     out-of-sample probability of ``j`` reaches ``t_j``, the mean probability of
     ``j`` among the samples labelled ``j`` (the per-class threshold that makes the
     count robust to class imbalance and to miscalibration); among several such
-    ``j`` the most probable wins, and samples above no threshold are not counted.
+    ``j`` the most probable class wins, and samples above no threshold are not
+    counted (cleanlab's ``compute_confident_joint``).
     ``calibrate`` rescales every row to the noisy class count, so that the
     diagonal estimates the number of correctly labelled samples per noisy class
     (cleanlab's ``calibrate_confident_joint``).
@@ -65,14 +64,14 @@ def confident_joint(labels, pred_probs, *, calibrate=True, n_classes=None):
     sums = np.zeros((k, p.shape[1]))
     np.add.at(sums, y, p)
     diag = np.diag(sums)[:k] / np.maximum(counts, 1.0)
-    # A class nobody carries has no threshold; let it claim no sample.
     thresholds = np.where(counts > 0, diag, np.inf)
-    # Tiny slack so that a sample exactly at the threshold (e.g. a one-sample
-    # class, or identical rows) is counted despite rounding.
-    above = p >= thresholds[None, :] - 1e-12
-    masked = np.where(above, p, -np.inf)
-    guess = masked.argmax(1)
-    ok = above.any(1)
+    # Slack so that a sample exactly at its threshold counts (a one-sample
+    # class); with several classes above threshold the most probable one wins
+    # (cleanlab's ``compute_confident_joint`` rule).
+    above = p >= thresholds[None, :] - 1e-6
+    n_above = above.sum(1)
+    guess = np.where(n_above > 1, p.argmax(1), above.argmax(1))
+    ok = n_above > 0
     joint = np.zeros((k, k))
     np.add.at(joint, (y[ok], guess[ok]), 1.0)
     if calibrate:

@@ -199,7 +199,8 @@ def table(rows):
         sub = [r for r in rows if r["setting"] == name]
         if not sub:
             continue
-        col = {k: np.array([r[k] for r in sub]) for k in sub[0] if k != "setting"}
+        keys = [k for k, v in sub[0].items() if isinstance(v, (int, float))]
+        col = {k: np.array([r[k] for r in sub]) for k in keys}
         cf, mx = np.abs(col["crossfit_error"]), np.abs(col["mixture_error"])
         lines.append(
             f"| {name} | {int(col['n'].mean())} | {col['realised'].mean():.3f} | "

@@ -193,13 +193,13 @@ def test_classifier_no_better_than_the_majority_class_warns():
     assert est.agreement <= est.majority_agreement + 0.02
 
 
-def test_confident_joint_matches_cleanlab():
+def test_confident_joint_matches_cleanlab_where_one_class_passes():
     count = pytest.importorskip("cleanlab.count")
     rng = np.random.default_rng(0)
     n, k = 500, 4
     y = rng.integers(0, k, n)
-    p = rng.dirichlet(np.ones(k) * 0.5, n)
-    p[np.arange(n), y] += rng.random(n)
+    p = rng.dirichlet(np.ones(k) * 0.2, n)
+    p[np.arange(n), y] += 2 * rng.random(n)
     p /= p.sum(1, keepdims=True)
     np.testing.assert_array_equal(
         confident_joint(y, p, calibrate=False),
@@ -209,3 +209,13 @@ def test_confident_joint_matches_cleanlab():
     np.testing.assert_allclose(
         confident_joint(y, p), count.compute_confident_joint(y, p), atol=1.0
     )
+
+
+def test_confident_joint_takes_the_most_probable_class_above_threshold():
+    # Thresholds 0.7, 0.3, 0.25. The last sample passes those of classes 1 and
+    # 2 but not that of its overall argmax, class 0: it goes to class 1.
+    p = np.array(
+        [[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.5, 0.25, 0.25], [0.45, 0.3, 0.25]]
+    )
+    raw = confident_joint([0, 1, 2, 1], p, calibrate=False)
+    np.testing.assert_array_equal(raw, [[1, 0, 0], [0, 2, 0], [0, 0, 1]])

@@ -65,3 +65,14 @@ def test_given_rate_keeps_the_symmetric_formula(data):
     np.testing.assert_allclose(
         filt.class_noise_rates_, 1 - filt.class_clean_counts_ / counts
     )
+
+
+def test_auto_on_unlearnable_labels_warns_at_the_callers_line():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 60)  # labels unrelated to X
+    filt = NoisyLabelFilter(max_epochs=2, num_gradual=1, vog_window=2, random_state=0)
+    with pytest.warns(UserWarning, match="noise-rate estimate") as record:
+        filt.fit(X, y)
+    assert filt.noise_estimate_.warnings
+    assert all(w.filename == __file__ for w in record if "noise" in str(w.message))

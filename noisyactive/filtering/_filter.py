@@ -1,5 +1,7 @@
 """NoisyLabelFilter: phase 1 of Khanal et al. (2024)."""
 
+import warnings
+
 import numpy as np
 import torch
 from sklearn.utils import Bunch
@@ -324,7 +326,12 @@ verbose
         clf = self._make_classifier().set_params(
             max_epochs=max(1, self.max_epochs // 2)
         )
-        return estimate_noise_cross_fit(clf, X, y_enc, random_state=self.random_state)
+        noise = estimate_noise_cross_fit(
+            clf, X, y_enc, random_state=self.random_state, warn=False
+        )
+        for message in noise.warnings:  # attributed to the caller of fit
+            warnings.warn(message, UserWarning, stacklevel=4)
+        return noise
 
     def _make_classifier(self):
         """An unfitted plain cross-entropy classifier of the same network family

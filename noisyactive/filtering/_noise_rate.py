@@ -24,8 +24,9 @@ def confident_joint(labels, pred_probs, *, calibrate=True, n_classes=None):
     out-of-sample probability of ``j`` reaches ``t_j``, the mean probability of
     ``j`` among the samples labelled ``j`` (the per-class threshold that makes the
     count robust to class imbalance and to miscalibration); among several such
-    ``j`` the most probable class wins, and samples above no threshold are not
-    counted (cleanlab's ``compute_confident_joint``).
+    ``j`` the most probable of them wins (cleanlab's ``compute_confident_joint``
+    takes the overall argmax there), and samples above no threshold are not
+    counted.
     ``calibrate`` rescales every row to the noisy class count, so that the
     diagonal estimates the number of correctly labelled samples per noisy class
     (cleanlab's ``calibrate_confident_joint``).
@@ -65,13 +66,12 @@ def confident_joint(labels, pred_probs, *, calibrate=True, n_classes=None):
     np.add.at(sums, y, p)
     diag = np.diag(sums)[:k] / np.maximum(counts, 1.0)
     thresholds = np.where(counts > 0, diag, np.inf)
-    # Slack so that a sample exactly at its threshold counts (a one-sample
-    # class); with several classes above threshold the most probable one wins
-    # (cleanlab's ``compute_confident_joint`` rule).
+    # Slack: a sample exactly at its threshold counts. Among several classes
+    # above threshold the most probable wins; cleanlab's overall argmax hands a
+    # weak classifier's samples to the majority class (bench_noise_rate.py).
     above = p >= thresholds[None, :] - 1e-6
-    n_above = above.sum(1)
-    guess = np.where(n_above > 1, p.argmax(1), above.argmax(1))
-    ok = n_above > 0
+    guess = np.where(above, p, -np.inf).argmax(1)
+    ok = above.any(1)
     joint = np.zeros((k, k))
     np.add.at(joint, (y[ok], guess[ok]), 1.0)
     if calibrate:

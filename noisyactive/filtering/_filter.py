@@ -4,12 +4,15 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.utils import Bunch
 
 from noisyactive.base import NETWORK_PARAMS, BaseNetEstimator
 from noisyactive.classifiers import NetClassifier
 from noisyactive.filtering._coteaching import CoTeachingConfig, CoTeachingNet
+from noisyactive.filtering._noise_cross_fit import estimate_noise_cross_fit
 from noisyactive.filtering._quota import estimate_class_clean_counts
 from noisyactive.filtering._schedule import n_remember
+from noisyactive.utils import check_transition_matrix
 from noisyactive.utils._param_validation import (
     Integral,
     Interval,
@@ -62,14 +65,17 @@ class NoisyLabelFilter(BaseNetEstimator):
     mix_ratio : float in [0, 1], default=0.0
         ``m``: share of the kept samples chosen by VOG. 0 is plain Co-teaching.
     forget_rate : float in [0, 1) or "auto", default="auto"
-        ``tau``, normally the noise rate. ``"auto"`` estimates it during the
-        warm-up from the previous epoch's per-sample losses with a two-component
-        Gaussian mixture on the log-losses
-        (:func:`~noisyactive.filtering.estimate_noise_rate`) and freezes it at the
-        end of the warm-up to the median of the estimates of the warm-up's second
-        half; the value used is ``forget_rate_``, the per-epoch estimates are
-        ``noise_rate_estimates_``. Its measured error is in
-        ``benchmarks/RESULTS.md``.
+        ``tau``, normally the noise rate. ``"auto"`` estimates it before training
+        (:func:`~noisyactive.filtering.estimate_noise_cross_fit`): three
+        stratified 2-fold cross-fits of this filter's network (a
+        :class:`~noisyactive.NetClassifier` at half of ``max_epochs``) give
+        out-of-sample probabilities; their confident joint (Northcutt et al.
+        2021) gives per-class rates, whose global rate is corrected for the
+        classifier's own errors by the agreement of the cross-fits. A
+        ``UserWarning`` names the numbers when the estimate is unstable, would
+        leave a class without a clean sample, or comes from a network no better
+        than the class prior (see :ref:`noise_rate`). Its measured error is in
+        ``benchmarks/RESULTS.md`` (``benchmarks/bench_noise_rate.py``).
     num_gradual : int, default=10
         ``Tk``, warm-up epochs over which the forget rate ramps up.
     exponent : float, default=1.0
@@ -87,7 +93,8 @@ class NoisyLabelFilter(BaseNetEstimator):
         away; see ``class_clean_counts_``.
     transition_matrix : array of shape (k, k), default=None
         Known noise transition matrix for the class-clean-count estimate
-        (symmetric noise at ``forget_rate_`` otherwise).
+        (otherwise the estimated one with ``forget_rate="auto"``, symmetric
+        noise at a given ``forget_rate``).
     max_epochs, batch_size, lr, momentum, weight_decay, lr_schedule, augment, \
 image_size, cache_dir, device, precision, optimizer, callbacks, random_state, \
 verbose
@@ -108,9 +115,21 @@ verbose
     loss_scores_ : ndarray of shape (n_samples,)
         Mean per-sample training loss of the two networks in the last epoch.
     forget_rate_ : float
-        The forget rate used (given or estimated).
+        The forget rate used (given, or the estimated share of wrong labels).
+    forget_rate_std_ : float
+        Bootstrap standard deviation of the estimate (0 when given).
+    class_noise_rates_ : ndarray of shape (n_classes,)
+        Estimated ``P(true label != c | noisy label = c)`` per noisy class (from
+        the estimate with ``"auto"``, from the symmetric formula or
+        ``transition_matrix`` with a given rate).
     class_clean_counts_ : ndarray of shape (n_classes,)
-        Estimated number of correctly labeled samples per noisy class.
+        Estimated number of correctly labeled samples per noisy class,
+        ``m_c (1 - class_noise_rates_[c])``; the keep counts of
+        ``selection="class_quota"``.
+    noise_estimate_ : Bunch or None
+        With ``"auto"``, the full estimate
+        (:func:`~noisyactive.filtering.estimate_noise`: ``rate``, ``rate_std``,
+        ``class_rates``, ``joint``, ``transition``, ``warnings``, ...).
     vog_buffer_nbytes_ : int
         Memory held by the two VOG buffers during training.
     classes_, n_features_in_, net_, history_, best_epoch_
@@ -215,14 +234,7 @@ verbose
     def _check_transition_matrix(self):
         if self.transition_matrix is None:
             return None
-        t = np.asarray(self.transition_matrix, dtype=float)
-        k = len(self.classes_)
-        if t.shape != (k, k) or np.any(t < 0) or not np.allclose(t.sum(1), 1):
-            raise ValueError(
-                f"transition_matrix must be a ({k}, {k}) row-stochastic matrix "
-                f"(rows: true class, columns: noisy class); got shape {t.shape}."
-            )
-        return t
+        return check_transition_matrix(self.transition_matrix, len(self.classes_))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, X_val=None, y_val=None):
@@ -245,11 +257,19 @@ verbose
         y_enc = self._encode_labels(y)
         transition = self._check_transition_matrix()
         valid = self._validation_arrays(X_val, y_val, all_known=True)
+        noise = self._estimate_noise(X, y_enc) if self.forget_rate == "auto" else None
+        if noise is None:  # a given rate: symmetric noise unless T is given
+            noise = Bunch(rate=self.forget_rate, rate_std=0.0, transition=None)
+        if transition is None:
+            transition = noise.transition
         kwargs = self._net_kwargs(X, len(self.classes_))
         kwargs["batch_size"] = min(self.batch_size, X.shape[0])
-        _warn_if_batch_keeps_nothing(kwargs["batch_size"], self.forget_rate)
+        _warn_if_batch_keeps_nothing(kwargs["batch_size"], noise.rate)
         config = CoTeachingConfig.from_estimator(
-            self, n_classes=len(self.classes_), transition_matrix=transition
+            self,
+            n_classes=len(self.classes_),
+            transition_matrix=transition,
+            forget_rate=noise.rate,
         )
         self.net_ = self._net_class(coteaching=config, valid_data=valid, **kwargs)
         self.net_.fit(X, y_enc)
@@ -263,8 +283,13 @@ verbose
         self.noise_rate_estimates_ = np.asarray(result["rate_estimates"])
         counts = np.bincount(y_enc, minlength=len(self.classes_))
         self.class_clean_counts_ = estimate_class_clean_counts(
-            counts, self.forget_rate_, transition_matrix=transition
+            counts,
+            self.forget_rate_,
+            transition_matrix=transition,
         )
+        self.class_noise_rates_ = 1.0 - self.class_clean_counts_ / np.maximum(counts, 1)
+        self.forget_rate_std_ = float(noise.rate_std)
+        self.noise_estimate_ = noise if self.forget_rate == "auto" else None
         self._finish_training()
         if not self.clean_mask_.any():
             warnings.warn(
@@ -293,6 +318,19 @@ verbose
             else (np.asarray(X, dtype=object)[mask])
         )
         return X_out, np.asarray(y)[mask]
+
+    def _estimate_noise(self, X, y_enc):
+        """forget_rate="auto": cross-fitted estimate with this filter's network at
+        half its epochs (before it memorises the noisy labels of its half)."""
+        clf = self._make_classifier().set_params(
+            max_epochs=max(1, self.max_epochs // 2)
+        )
+        noise = estimate_noise_cross_fit(
+            clf, X, y_enc, random_state=self.random_state, warn=False
+        )
+        for message in noise.warnings:  # attributed to the caller of fit
+            warnings.warn(message, UserWarning, stacklevel=4)
+        return noise
 
     def _make_classifier(self):
         """An unfitted plain cross-entropy classifier of the same network family

@@ -249,3 +249,57 @@ def test_temporary_files_are_removed_on_the_next_start(tmp_path):
     (tmp_path / ".tmp-leftover").write_bytes(b"half a state")
     _cleaner(lambda ids, Xs: y[ids], tmp_path, n_rounds=2).fit(X, y_noisy)
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")]
+
+
+class _FailOnce:
+    def __init__(self):
+        self.armed = False
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class _InterruptibleLR(LogisticRegression):
+    def __init__(self, switch=None, max_iter=300):
+        super().__init__(max_iter=max_iter)
+        self.switch = switch
+
+    def fit(self, X, y, sample_weight=None):
+        if self.switch.armed:
+            self.switch.armed = False
+            raise KeyboardInterrupt
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_session_stopped_before_the_refit_refits_at_the_next_query(tmp_path):
+    X, y, y_noisy = _data()
+    switch = _FailOnce()
+    params = dict(classifier=_InterruptibleLR(switch), refit="scratch")
+    cleaner = _cleaner(checkpoint=tmp_path, **params).fit(X, y_noisy)
+    reference = _cleaner(lambda ids, Xs: y[ids], n_rounds=2, **params).fit(X, y_noisy)
+    ask = cleaner.query(X)
+    switch.armed = True
+    with pytest.raises(KeyboardInterrupt):
+        cleaner.teach(X, ask, y[ask])  # answers journaled, refit interrupted
+    from noisyactive.active import load_cleaner
+
+    later = load_cleaner(tmp_path, cleaner=_cleaner(**params))
+    assert later.n_rounds_ == 1 and later.budget_used_ == 5
+    nxt = later.query(X)  # refits first, then ranks with the new classifier
+    np.testing.assert_array_equal(nxt, reference.queried_indices_[1])
+
+
+def test_recording_cleaner_of_the_experiments_still_records_every_round():
+    from noisyactive.experiments._methods import RecordingCleaner
+
+    X, y, y_noisy = _data()
+    cleaner = RecordingCleaner(
+        test_data=(X, y),
+        estimator=MaskFilter(),
+        classifier=LogisticRegression(max_iter=300),
+        oracle=lambda ids, Xs: y[ids],
+        batch_size=5,
+        n_rounds=3,
+        random_state=0,
+    ).fit(X, y_noisy)
+    assert [r["labels_used"] for r in cleaner.test_curve_] == [0, 5, 10, 15]

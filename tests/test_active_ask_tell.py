@@ -303,3 +303,14 @@ def test_recording_cleaner_of_the_experiments_still_records_every_round():
         random_state=0,
     ).fit(X, y_noisy)
     assert [r["labels_used"] for r in cleaner.test_curve_] == [0, 5, 10, 15]
+
+
+def test_journal_of_a_deleted_state_is_kept_aside_not_replayed(tmp_path):
+    X, y, y_noisy = _data()
+    _cleaner(lambda ids, Xs: y[ids], tmp_path, n_rounds=2).fit(X, y_noisy)
+    os.remove(tmp_path / "state.npz")  # the user starts over
+    fresh = _cleaner(None, tmp_path).fit(X, y_noisy)
+    assert fresh.budget_used_ == 0
+    again = _cleaner(None, tmp_path).fit(X, y_noisy)  # resume replays nothing old
+    assert again.budget_used_ == 0
+    assert [f for f in os.listdir(tmp_path) if ".orphaned-" in f]

@@ -253,6 +253,11 @@ class CampaignMixin:
             initial_clean=np.zeros(n, dtype=bool),
             input_paths=X if self._input_is_paths else None,
         )
+        journal = os.path.join(os.fspath(self.checkpoint or ""), JOURNAL_FILE)
+        if self.checkpoint is not None and os.path.exists(journal):
+            # Answers of an earlier campaign whose state was deleted: kept
+            # aside (never deleted), not replayed into this one.
+            os.replace(journal, journal + f".orphaned-{os.getpid()}")
         self.estimator_ = self._make_estimator()
         if self.start == "filter":
             noisy = self.classes_[y_enc]

@@ -181,6 +181,8 @@ def test_history_records_the_noise_estimate_refined_by_answers():
     )
     assert last["noise_rate"] == pytest.approx(expected)
     assert last["class_noise_rates"] == pytest.approx(per_class.tolist())
+    fixed = (log["old_label"] != log["new_label"]).sum()
+    assert last["remaining_noise_rate"] == pytest.approx(expected - fixed / len(X))
     assert 0 < wrong
 
 

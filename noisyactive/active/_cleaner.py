@@ -165,8 +165,10 @@ class ActiveLabelCleaner(
         data), and ``noise_rate`` / ``class_noise_rates``: the estimated
         share of wrong labels in the original noisy labels (global and per
         noisy class), phase 1's estimate refined by every answer so far (see
-        :func:`~noisyactive.active.refine_noise_rates`); None when neither
-        exists.
+        :func:`~noisyactive.active.refine_noise_rates`; None when neither
+        exists), and ``remaining_noise_rate``: that estimate less the labels
+        corrected so far, the share of wrong labels left in ``labels_`` (a
+        forget rate for a Co-teaching refit, as Bernhardt et al. lower theirs).
     relabel_log_ : structured ndarray
         One row per label returned: ``round``, ``index``, ``old_label``,
         ``new_label``, ``score`` (the strategy's score, NaN if it has none).

@@ -266,7 +266,10 @@ class CampaignState:
         return entry
 
     def noise_estimate(self):
-        """``{"noise_rate", "class_noise_rates"}`` from phase 1 and answers."""
+        """``{"noise_rate", "class_noise_rates", "remaining_noise_rate"}``:
+        the original labels' noise refined by the answers, and the share of
+        wrong labels left after the corrections (what a Co-teaching refit
+        would use as its forget rate)."""
         rate, rates = refine_noise_rates(
             self.y_noisy,
             _intp(self.log["index"]),
@@ -275,9 +278,14 @@ class CampaignState:
             self.classes.shape[0],
             prior=self.phase1_rates,
         )
+        fixed = int(np.sum(np.asarray(self.log["old"]) != np.asarray(self.log["new"])))
+        n = self.y_noisy.shape[0]
         return {
             "noise_rate": rate,
             "class_noise_rates": None if rates is None else rates.tolist(),
+            "remaining_noise_rate": None
+            if rate is None
+            else max(0.0, rate - fixed / n),
         }
 
     def relabel_log(self):

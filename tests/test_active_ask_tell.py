@@ -241,7 +241,7 @@ def test_strategy_returning_duplicates_is_named():
         def rank(self, estimator, X, candidates, n, **kwargs):
             return np.repeat(candidates[:1], n), None
 
-    with pytest.raises(ValueError, match=r"indices \[\d+\] more than once in round 1"):
+    with pytest.raises(ValueError, match=r"round 1 contain duplicate indices \[\d+\]"):
         _cleaner(lambda ids, Xs: y[ids], query_strategy=Twice()).fit(X, y_noisy)
 
 

@@ -222,9 +222,11 @@ def test_teach_partial_answers_abstentions_and_errors(tmp_path):
         cleaner.teach(X, ask[3:], [9])
     with pytest.raises(ValueError, match="not the data this cleaner was fitted on"):
         cleaner.teach(X[::-1], ask[3:], y[ask[3:]])
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(
+        ValueError, match=r"in \[0, 100\) \(100 samples\); got \[1000\]"
+    ):
         cleaner.teach(X, [1000], [0])
-    with pytest.raises(ValueError, match=r"indices \[5\] are repeated"):
+    with pytest.raises(ValueError, match=r"duplicate indices \[5\]"):
         cleaner.teach(X, [5, 5], [0, 0])
     cleaner.teach(X, ask[3:], y[ask[3:]], finish=False)  # recorded, not applied
     assert cleaner.n_rounds_ == 0 and cleaner.pending_indices_.size == 0

@@ -20,6 +20,7 @@ from noisyactive.active._files import atomic_write
 from noisyactive.active._oracle import _listed, validate_oracle_labels
 from noisyactive.active._resume import data_fingerprint
 from noisyactive.active._state import resolve_batch_size
+from noisyactive.utils import check_indices
 
 __all__ = ["AskTellMixin", "QUERY_COLUMNS"]
 
@@ -281,26 +282,8 @@ class AskTellMixin:
         return self
 
     def _check_indices(self, indices):
-        raw = np.asarray(indices)
-        if raw.ndim != 1 or (raw.size and raw.dtype.kind not in "iu"):
-            raise ValueError(
-                f"indices must be a 1-D array of integers; got {raw.dtype} of "
-                f"shape {raw.shape}."
-            )
-        idx, n = raw.astype(np.intp), self._state.labels.shape[0]
-        if idx.size == 0:
-            raise ValueError("indices is empty; nothing to teach.")
-        outside = (idx < 0) | (idx >= n)
-        if outside.any():
-            raise ValueError(
-                f"indices {_listed(idx[outside].tolist())} are out of range for "
-                f"{n} samples."
-            )
-        values, counts = np.unique(idx, return_counts=True)
-        if (counts > 1).any():
-            raise ValueError(
-                f"indices {_listed(values[counts > 1].tolist())} are repeated."
-            )
+        # One validator for "unique integer indices in range" (noisyactive.utils).
+        idx = check_indices(indices, n_samples=self._state.labels.shape[0], min_count=1)
         done = self._state.relabeled[idx]
         if done.any():
             raise ValueError(

@@ -6,6 +6,7 @@ Pure functions of a fitted classifier and arrays, tested on tiny inputs.
 import numpy as np
 
 from noisyactive.active._state import derived_seed
+from noisyactive.utils import check_indices
 
 __all__ = [
     "expand_proba",
@@ -86,35 +87,17 @@ def check_ranking(indices, scores, candidates, n, round_):
     >>> try:
     ...     check_ranking([3, 3], None, np.arange(5), 2, 1)
     ... except ValueError as exc:
-    ...     print(str(exc)[:50])
-    The query strategy returned the indices [3] more t
+    ...     print(str(exc)[:68])
+    The query strategy's indices in round 1 contain duplicate indices [3
     """
-    indices = np.asarray(indices)
-    if indices.ndim != 1 or (indices.size and indices.dtype.kind not in "iu"):
-        raise TypeError(
-            f"The query strategy returned {indices.dtype} indices of shape "
-            f"{indices.shape} in round {round_}; expected a 1-D integer array."
-        )
-    indices = indices.astype(np.intp)
-    if indices.size == 0 or indices.size > n:
-        raise ValueError(
-            f"The query strategy returned {indices.size} indices in round "
-            f"{round_}; expected between 1 and {n}."
-        )
-    values, counts = np.unique(indices, return_counts=True)
-    if (counts > 1).any():
-        raise ValueError(
-            f"The query strategy returned the indices {values[counts > 1].tolist()} "
-            f"more than once in round {round_}; it must return a unique subset "
-            "of the candidates."
-        )
-    outside = ~np.isin(indices, candidates)
-    if outside.any():
-        raise ValueError(
-            f"The query strategy returned indices {indices[outside].tolist()} "
-            f"that are not candidates in round {round_}; it must return a "
-            "unique subset of the candidates."
-        )
+    indices = check_indices(
+        indices,
+        within=candidates,
+        max_count=n,
+        min_count=1,
+        name=f"The query strategy's indices in round {round_}",
+        within_name="the candidates",
+    )
     if scores is None:
         scores = np.full(indices.size, np.nan)
     scores = np.asarray(scores, dtype=float).reshape(-1)

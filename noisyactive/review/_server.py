@@ -25,12 +25,10 @@ class ReviewServer:
     auto_next : bool, default=False
         Retrain and hand out the next round as soon as a batch is answered.
 
-    Examples
-    --------
-    >>> server = ReviewServer("campaign/", port=0).start()  # doctest: +SKIP
-    >>> server.url  # doctest: +SKIP
-    'http://127.0.0.1:40123/'
-    >>> server.stop()  # doctest: +SKIP
+    Notes
+    -----
+    ``ReviewServer("campaign/", port=0).start()`` serves in a background
+    thread (``url`` tells the port); ``stop()`` ends it.
     """
 
     def __init__(

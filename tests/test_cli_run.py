@@ -119,3 +119,18 @@ def test_run_help_lists_the_keys(capsys):
     text = capsys.readouterr().out
     for key in ("oracle", "budget_per_round", "split_column", "val_path", "epochs"):
         assert f"  {key} (default" in text
+
+
+def test_run_with_oracle_ask_leaves_a_campaign_for_the_expert(tmp_path, monkeypatch):
+    from noisyactive.active import load_cleaner
+
+    rows = _write_images(tmp_path, 60, np.random.default_rng(2))
+    with open(tmp_path / "labels_in.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([["path", "label"], *rows])
+    _config(tmp_path, oracle="ask", n_rounds=1, budget_per_round=5)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--config", "config.json", "--out", "out"]) == 0
+    cleaner = load_cleaner(tmp_path / "out" / "checkpoint")
+    assert cleaner.budget_used_ == 0 and cleaner.n_rounds_ == 0
+    assert cleaner.classes_.tolist() == ["mel", "nv"]
+    assert not (tmp_path / "calls.jsonl").exists()

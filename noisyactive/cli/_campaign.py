@@ -173,7 +173,8 @@ def run_user_campaign(config, out):
     def log(message):
         print(f"[{time.perf_counter() - start:6.1f}s] {message}", flush=True)
 
-    oracle = import_oracle(config["oracle"])
+    ask = config["oracle"] == "ask"
+    oracle = None if ask else import_oracle(config["oracle"])
     data = load_user_data(config)
     seed = config.get("seed", 0)
     cfg = dict(config, forget_rate=config.get("forget_rate", "auto"))
@@ -199,7 +200,8 @@ def run_user_campaign(config, out):
         random_state=seed,
         verbose=1,
     )
-    log(f"phase 1 and {cleaner.n_rounds} rounds on all {len(data.y)} training rows")
+    rounds = "" if ask else f" and {cleaner.n_rounds} rounds"
+    log(f"phase 1{rounds} on all {len(data.y)} training rows")
     cleaner.fit(
         data.X, data.y, X_val=data.X_val, y_val=data.y_val, sample_ids=data.rows
     )
@@ -210,6 +212,14 @@ def run_user_campaign(config, out):
             {"history": cleaner.history_, "config": config}, default=str, indent=1
         )
     )
+    if ask:
+        checkpoint = cleaner.checkpoint
+        log(
+            f"phase 1 done; the campaign is in {checkpoint}. Next: "
+            f"`noisyactive review {checkpoint}` (a web page for the expert), or "
+            f"`noisyactive query {checkpoint} --csv questions.csv` then "
+            f"`noisyactive teach {checkpoint} questions.csv`."
+        )
     relabeled = int(np.sum(cleaner.relabeled_mask_))
     log(
         f"done: {cleaner.budget_used_} labels asked, {relabeled} relabeled; wrote "

@@ -38,8 +38,9 @@ CONFIG_KEYS = {
     # the expert
     "oracle": (
         None,
-        "'module:function' answering (rows, paths) -> labels; "
-        "the module is looked up in the current folder first",
+        "'module:function' answering (rows, paths) -> labels (the module is "
+        "looked up in the current folder first), or 'ask': run phase 1 and stop, "
+        "for an expert answering with `noisyactive review` / `query` / `teach`",
     ),
     "budget_per_round": (0.028, "labels asked per round (int, or share of rows)"),
     "n_rounds": (8, "relabeling rounds"),
@@ -126,7 +127,10 @@ def check_config(config, *, source="config"):
                 "`noisyactive run --help` lists the valid keys."
             )
     if config.get("oracle"):
-        wrong = sorted(BENCHMARK_ONLY & set(config))
+        given = {k for k in BENCHMARK_ONLY & set(config)}
+        if not config.get("noise_rate"):  # 0: the labels as they are
+            given.discard("noise_rate")
+        wrong = sorted(given)
         if wrong:
             raise SystemExit(
                 f"noisyactive: {source}: {wrong} are benchmark keys (synthetic "

@@ -134,3 +134,13 @@ def test_run_with_oracle_ask_leaves_a_campaign_for_the_expert(tmp_path, monkeypa
     assert cleaner.budget_used_ == 0 and cleaner.n_rounds_ == 0
     assert cleaner.classes_.tolist() == ["mel", "nv"]
     assert not (tmp_path / "calls.jsonl").exists()
+
+
+def test_every_config_key_is_documented():
+    from pathlib import Path
+
+    from noisyactive.cli._config import CONFIG_KEYS
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "expert.rst"
+    text = page.read_text()
+    assert [k for k in CONFIG_KEYS if f"   * - ``{k}``" not in text] == []

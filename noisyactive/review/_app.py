@@ -145,5 +145,9 @@ def create_app(session, *, auto_next=False):
             finished=session.finished(),
         )
 
-    maybe_auto_next()
+    progress = session.progress()
+    if progress["batch"] == 0 and progress["budget_left"] > 0:
+        trainer.start()  # a fresh campaign: hand out its first round
+    else:
+        maybe_auto_next()
     return app

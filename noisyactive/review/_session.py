@@ -86,6 +86,7 @@ class ReviewSession:
                 {
                     "index": int(row["index"]),
                     "path": row.get("path"),
+                    "name": os.path.basename(row.get("path") or ""),
                     "current_label": label_text(row.get("current_label")),
                     "suggested_label": label_text(row.get("suggested_label")),
                     "confidence": None

@@ -28,13 +28,16 @@ class Trainer:
         self.started = None
         self.finished_at = None
         self.message = ""
+        self.progress_before = None
 
     def start(self):
         """Start a round unless one is training; returns False if busy."""
+        progress = self.session.progress()
         with self._lock:
             if self.state == "training":
                 return False
             self.state, self.started, self.message = "training", time.time(), ""
+            self.progress_before = progress
         threading.Thread(
             target=self._run, name="noisyactive-train", daemon=True
         ).start()
@@ -81,6 +84,13 @@ def create_app(session, *, auto_next=False):
     app.config["trainer"] = trainer
     app.config["session"] = session
 
+    def training():
+        return trainer.status()["state"] == "training"
+
+    def progress():
+        # the session is busy while it trains: show the counts from before
+        return trainer.progress_before if training() else session.progress()
+
     def maybe_auto_next():
         if auto_next and not session.progress()["open"] and not session.finished():
             trainer.start()
@@ -88,14 +98,14 @@ def create_app(session, *, auto_next=False):
     @app.get("/")
     def page():
         classes = session.classes
-        training = trainer.status()["state"] == "training"
+        busy = training()
         return render_template(
             "review.html",
-            items=[] if training else session.pending(),
+            items=[] if busy else session.pending(),
             classes=list(zip(classes, _keys(len(classes)))),
-            progress=session.progress(),
-            finished=session.finished(),
-            training=training,
+            progress=progress(),
+            finished=None if busy else session.finished(),
+            training=busy,
             auto_next=auto_next,
             checkpoint=session.checkpoint,
         )
@@ -118,7 +128,7 @@ def create_app(session, *, auto_next=False):
 
     @app.post("/api/answer")
     def answer():
-        if trainer.status()["state"] == "training":
+        if training():
             return jsonify(error="The classifier is training; wait for it."), 409
         body = request.get_json(force=True, silent=True) or {}
         try:
@@ -132,21 +142,22 @@ def create_app(session, *, auto_next=False):
 
     @app.post("/api/next")
     def next_round():
-        if session.progress()["open"]:
+        if not training() and session.progress()["open"]:
             return jsonify(error="Answer every open sample first."), 409
         trainer.start()
         return jsonify(training=trainer.status())
 
     @app.get("/api/status")
     def status():
+        busy = training()
         return jsonify(
             training=trainer.status(),
-            progress=session.progress(),
-            finished=session.finished(),
+            progress=progress(),
+            finished=None if busy else session.finished(),
         )
 
-    progress = session.progress()
-    if progress["batch"] == 0 and progress["budget_left"] > 0:
+    at_start = session.progress()
+    if at_start["batch"] == 0 and at_start["budget_left"] > 0:
         trainer.start()  # a fresh campaign: hand out its first round
     else:
         maybe_auto_next()

@@ -8,6 +8,7 @@ checkpoint before it returns, so a stopped server or a closed browser loses
 nothing.
 """
 
+import contextlib
 import os
 import threading
 
@@ -49,6 +50,8 @@ class ReviewSession:
         self.X = X
         self.cleaner = load_cleaner(self.checkpoint) if cleaner is None else cleaner
         self._lock = threading.RLock()
+        self._reloadable = cleaner is None
+        self._seen = self._stamp()
         paths = getattr(self.cleaner, "input_paths_", None)
         self.paths = None if paths is None else np.asarray(paths, dtype=object)
         if self.paths is None and X is None:
@@ -77,7 +80,7 @@ class ReviewSession:
             ``index``, ``path`` (or None), ``current_label``,
             ``suggested_label`` (text) and ``confidence`` (float or None).
         """
-        with self._lock:
+        with self._use():
             rows = self.cleaner.pending_table(self._x())
         out = []
         for row in rows:
@@ -98,7 +101,7 @@ class ReviewSession:
 
     def progress(self):
         """Counts for the progress line: batch size, answered, budget."""
-        with self._lock:
+        with self._use():
             c = self.cleaner
             batch = len(np.asarray(c.pending_indices_))
             open_ = len(c.pending_table(self._x()))
@@ -144,7 +147,7 @@ class ReviewSession:
         the round is applied (classifier refit) once nothing is left open.
         """
         values = [self.parse_label(t) for t in labels]
-        with self._lock:
+        with self._use():
             self.cleaner.teach(
                 self._x(), np.asarray(indices, dtype=np.intp), values, finish=finish
             )
@@ -157,7 +160,7 @@ class ReviewSession:
         indices : ndarray of int
             The new pending samples.
         """
-        with self._lock:
+        with self._use():
             return self.cleaner.query(self._x())
 
     # -- the spreadsheet path ------------------------------------------------
@@ -169,17 +172,17 @@ class ReviewSession:
         -------
         indices : ndarray of int
         """
-        with self._lock:
+        with self._use():
             return self.cleaner.query(self._x(), csv_path=path)
 
     def teach_csv(self, path):
         """Teach a filled-in questions CSV (blank ``label`` abstains)."""
-        with self._lock:
+        with self._use():
             self.cleaner.teach_from_csv(path, X=self._x())
 
     def export_labels(self, path):
         """One row per training sample: original and final label, source."""
-        with self._lock:
+        with self._use():
             self.cleaner.export_labels(path)
 
     def finished(self):
@@ -193,3 +196,31 @@ class ReviewSession:
 
     def _x(self):
         return self.X
+
+    def _stamp(self):
+        """Newest modification time of the checkpoint's files."""
+        try:
+            with os.scandir(self.checkpoint) as entries:
+                return max((e.stat().st_mtime_ns for e in entries), default=0)
+        except FileNotFoundError:
+            return 0
+
+    def _refresh(self):
+        """Reload the cleaner when another process (``noisyactive teach``, a
+        Label Studio import) changed the checkpoint since our last look."""
+        from noisyactive.active import load_cleaner
+
+        stamp = self._stamp()
+        if stamp != self._seen:
+            self.cleaner = load_cleaner(self.checkpoint)
+            self._seen = self._stamp()
+
+    @contextlib.contextmanager
+    def _use(self):
+        with self._lock:
+            if self._reloadable:
+                self._refresh()
+            try:
+                yield
+            finally:
+                self._seen = self._stamp()

@@ -46,7 +46,11 @@ class Trainer:
     def _run(self):
         try:
             indices = self.session.next_round()
-            message = f"Round ready: {len(indices)} samples to review."
+            message = (
+                f"Round ready: {len(indices)} samples to review."
+                if len(indices)
+                else self.session.end_message
+            )
             state = "done"
         except ValueError as exc:  # budget spent, nothing left: an answer
             message, state = str(exc), "error"
@@ -92,7 +96,8 @@ def create_app(session, *, auto_next=False):
         return trainer.progress_before if training() else session.progress()
 
     def maybe_auto_next():
-        if auto_next and not session.progress()["open"] and not session.finished():
+        p = session.progress()
+        if auto_next and not p["open"] and (p["answered"] or not session.finished()):
             trainer.start()
 
     @app.get("/")

@@ -51,6 +51,7 @@ class ReviewSession:
         self.cleaner = load_cleaner(self.checkpoint) if cleaner is None else cleaner
         self._lock = threading.RLock()
         self._reloadable = cleaner is None
+        self.end_message = None
         self._seen = self._stamp()
         paths = getattr(self.cleaner, "input_paths_", None)
         self.paths = None if paths is None else np.asarray(paths, dtype=object)
@@ -103,13 +104,13 @@ class ReviewSession:
         """Counts for the progress line: batch size, answered, budget."""
         with self._use():
             c = self.cleaner
-            batch = len(np.asarray(c.pending_indices_))
-            open_ = len(c.pending_table(self._x()))
+            open_ = len(np.asarray(c.pending_indices_))
+            answered = self._answered_in_round()
             total = int(c.budget_total_)
             used = int(c.budget_used_)
             return {
-                "batch": batch,
-                "answered": batch - open_,
+                "batch": open_ + answered,
+                "answered": answered,
                 "open": open_,
                 "round": int(c.n_rounds_) + 1,
                 "budget_total": total,
@@ -161,7 +162,17 @@ class ReviewSession:
             The new pending samples.
         """
         with self._use():
-            return self.cleaner.query(self._x())
+            try:
+                indices = self.cleaner.query(self._x())
+            except ValueError as exc:
+                # query applies the answered batch before it finds the budget
+                # spent or nothing left to ask: the campaign's end, not an error
+                if self._answered_in_round() or len(self.cleaner.pending_indices_):
+                    raise
+                self.end_message = str(exc)
+                return np.zeros(0, dtype=np.intp)
+            self.end_message = None
+            return indices
 
     # -- the spreadsheet path ------------------------------------------------
     def write_questions_csv(self, path):
@@ -186,16 +197,22 @@ class ReviewSession:
             self.cleaner.export_labels(path)
 
     def finished(self):
-        """Why no further round can be handed out, or None."""
+        """Why no further round can be handed out (None while one can)."""
         p = self.progress()
-        if p["open"]:
+        if p["batch"]:  # questions open, or answers not applied yet
             return None
-        if p["budget_left"] <= 0 and p["batch"] == p["answered"]:
+        if p["budget_left"] <= 0:
             return f"The budget of {p['budget_total']} labels is spent."
-        return None
+        return self.end_message
 
     def _x(self):
         return self.X
+
+    def _answered_in_round(self):
+        # Answers given in the round that is not applied yet. The cleaner
+        # publishes only the unanswered part (pending_indices_); the answered
+        # part lives in its campaign state.
+        return len(self.cleaner._state.open_round)
 
     def _stamp(self):
         """Newest modification time of the checkpoint's files."""

@@ -200,6 +200,11 @@ def run_user_campaign(config, out):
         random_state=seed,
         verbose=1,
     )
+    if data.X_val is not None:
+        log(
+            f"{len(data.y_val)} validation rows: the 'val macro-F1' of each round "
+            "is scored against your validation labels as given (noisy if they are)"
+        )
     rounds = "" if ask else f" and {cleaner.n_rounds} rounds"
     log(f"phase 1{rounds} on all {len(data.y)} training rows")
     cleaner.fit(

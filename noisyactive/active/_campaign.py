@@ -105,6 +105,9 @@ class CampaignMixin:
         if self.checkpoint is None or self.classifier_ is None:
             return
         stem = f"classifier-{self._state.classifier_version:05d}"
+        current = self._state.model_files.get("classifier")
+        if current is not None and current[0].startswith(stem + "."):
+            return  # unchanged (a refit was skipped); never rewrite a named file
         saved = save_model(self.checkpoint, stem, self.classifier_)
         self._state.model_files["classifier"] = list(saved)
         self._save()

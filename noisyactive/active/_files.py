@@ -146,7 +146,7 @@ def file_digest(path):
 # -- the lock -------------------------------------------------------------------
 
 
-_HELD = {}  # folder -> how often this process took its lock (re-entrant)
+_HELD = {}  # folder -> [FileLock, how often this process took it] (re-entrant)
 
 
 class CheckpointLock:
@@ -199,13 +199,13 @@ class CheckpointLock:
 
     def held(self):
         """Whether this process holds the lock."""
-        return _HELD.get(os.path.realpath(self.folder), 0) > 0
+        return os.path.realpath(self.folder) in _HELD
 
     def acquire(self):
         """Take the lock or raise :class:`CheckpointLockedError`."""
         key = os.path.realpath(self.folder)
-        if _HELD.get(key, 0):
-            _HELD[key] += 1
+        if key in _HELD:
+            _HELD[key][1] += 1
             return self
         lock = self._lock()
         try:
@@ -223,7 +223,7 @@ class CheckpointLock:
                 f"Cannot write to the checkpoint folder {self.folder!r} ({exc}); "
                 "nothing was asked or changed."
             ) from exc
-        _HELD[key] = 1
+        _HELD[key] = [lock, 1]  # a strong reference: a collected lock is released
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -235,15 +235,15 @@ class CheckpointLock:
 
     def release(self):
         key = os.path.realpath(self.folder)
-        _HELD[key] -= 1
-        if _HELD[key]:
+        _HELD[key][1] -= 1
+        if _HELD[key][1]:
             return
-        del _HELD[key]
+        lock, _ = _HELD.pop(key)
         try:
             os.remove(os.path.join(self.folder, HOLDER_FILE))
         except OSError:
             pass
-        self._lock().release(force=True)
+        lock.release(force=True)
 
     def __enter__(self):
         return self.acquire()

@@ -44,6 +44,13 @@ def _review(args):
         )
     except (FileNotFoundError, ValueError, OSError) as exc:
         raise SystemExit(f"noisyactive: {exc}") from exc
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: listening on {args.host}: anyone who can reach this "
+            "computer can see the images and answer. An SSH tunnel to "
+            "127.0.0.1 is safer.",
+            file=sys.stderr,
+        )
     print(
         f"Review page for {args.checkpoint}: {server.url}\n"
         "Every answer is saved as it is given; Ctrl-C stops the server.",

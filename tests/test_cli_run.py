@@ -144,3 +144,7 @@ def test_every_config_key_is_documented():
     page = Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "expert.rst"
     text = page.read_text()
     assert [k for k in CONFIG_KEYS if f"   * - ``{k}``" not in text] == []
+    example = text.split(".. code-block:: json")[1].split("and run")[0]
+    config = json.loads(example)  # the page's complete example config is valid
+    check_config(config)
+    assert config["dataset"] == "csv" and config["oracle"] == "ask"

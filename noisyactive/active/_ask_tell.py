@@ -80,6 +80,8 @@ class AskTellMixin:
         s = self._state
         if s.open_round and s.pending().size == 0:
             self._close_round(X, validation, "teach")
+        elif s.needs_refit:  # a session stopped between a round and its refit
+            self._finish_round(X, validation)
 
     # -- ask --------------------------------------------------------------------
 

@@ -300,6 +300,7 @@ class CampaignMixin:
             state.close_round(getattr(self, "_last_source", "oracle"))
             self._publish()
             self._save()
+        X = state.input_paths if X is None else X
         if state.needs_refit and X is not None:
             self._finish_round(X, validation)
 

@@ -207,8 +207,8 @@ class CheckpointLock:
         if key in _HELD:
             _HELD[key][1] += 1
             return self
-        lock = self._lock()
         try:
+            lock = self._lock()
             lock.acquire()
         except Timeout:
             who = self.holder() or {}
@@ -218,10 +218,11 @@ class CheckpointLock:
                 f"{who.get('since', '?')}. Wait until it finishes (one writer at a "
                 "time keeps every answer), or use another folder."
             ) from None
-        except PermissionError as exc:
-            raise PermissionError(
-                f"Cannot write to the checkpoint folder {self.folder!r} ({exc}); "
-                "nothing was asked or changed."
+        except OSError as exc:  # read-only, not a folder, ...: say so up front
+            raise type(exc)(
+                exc.errno,
+                f"Cannot write to the checkpoint folder {self.folder!r} "
+                f"({exc.strerror}); nothing was asked or changed",
             ) from exc
         _HELD[key] = [lock, 1]  # a strong reference: a collected lock is released
         info = {

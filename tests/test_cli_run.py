@@ -127,7 +127,7 @@ def test_run_with_oracle_ask_leaves_a_campaign_for_the_expert(tmp_path, monkeypa
     rows = _write_images(tmp_path, 60, np.random.default_rng(2))
     with open(tmp_path / "labels_in.csv", "w", newline="") as fh:
         csv.writer(fh).writerows([["path", "label"], *rows])
-    _config(tmp_path, oracle="ask", n_rounds=1, budget_per_round=5)
+    _config(tmp_path, oracle="ask", n_rounds=1, budget_per_round=5, forget_rate=0.2)
     monkeypatch.chdir(tmp_path)
     assert main(["run", "--config", "config.json", "--out", "out"]) == 0
     cleaner = load_cleaner(tmp_path / "out" / "checkpoint")

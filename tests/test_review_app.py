@@ -38,7 +38,9 @@ def campaign(tmp_path):
     X, y = _data()
     net = dict(module="small_cnn", batch_size=32, random_state=0)
     cleaner = ActiveLabelCleaner(
-        estimator=NoisyLabelFilter(max_epochs=2, num_gradual=1, vog_window=2, **net),
+        estimator=NoisyLabelFilter(
+            max_epochs=2, num_gradual=1, vog_window=2, forget_rate=0.2, **net
+        ),
         classifier=NetClassifier(max_epochs=1, **net),
         oracle=None,
         batch_size=3,

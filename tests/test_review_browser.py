@@ -66,7 +66,9 @@ def _campaign(folder):
         labels.append(CLASSES[k] if rng.random() > 0.3 else CLASSES[(k + 1) % 3])
     net = dict(module="small_cnn", image_size=12, batch_size=32, random_state=0)
     cleaner = ActiveLabelCleaner(
-        estimator=NoisyLabelFilter(max_epochs=2, num_gradual=1, vog_window=2, **net),
+        estimator=NoisyLabelFilter(
+            max_epochs=2, num_gradual=1, vog_window=2, forget_rate=0.2, **net
+        ),
         classifier=NetClassifier(max_epochs=2, **net),
         oracle=None,
         batch_size=4,

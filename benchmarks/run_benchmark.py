@@ -44,6 +44,14 @@ def load_named_config(name):
     return path.stem, json.loads(path.read_text())
 
 
+def apply_overrides(config, items):
+    """``KEY=JSON`` strings from ``--set`` applied to ``config`` in place."""
+    for item in items:
+        key, _, value = item.partition("=")
+        config[key] = json.loads(value)
+    return config
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="digits")
@@ -72,9 +80,7 @@ def main(argv=None):
     if args.smoke:
         config.update(SMOKE)
         name += "_smoke"
-    for item in args.set:
-        key, _, value = item.partition("=")
-        config[key] = json.loads(value)
+    apply_overrides(config, args.set)
     if args.data:
         config["path"] = args.data
     if args.methods:

@@ -6,6 +6,7 @@ estimator's public surface (parameters, ``fit``, ``predict``...) lives in
 :mod:`noisyactive.active._cleaner`.
 """
 
+import copy
 import inspect
 import os
 import warnings
@@ -49,6 +50,11 @@ def _fit_maybe_with_validation(estimator, X, y, validation):
     if validation is not None and accepts:
         return estimator.fit(X, y, X_val=validation[0], y_val=validation[1])
     return estimator.fit(X, y)
+
+
+def _macro_f1(classifier, validation):
+    pred = classifier.predict(validation[0])
+    return float(f1_score(validation[1], pred, average="macro", zero_division=0))
 
 
 class CampaignMixin:
@@ -107,8 +113,15 @@ class CampaignMixin:
             and hasattr(clf, "partial_fit")
             and np.isin(present, clf.classes_).all()
         ):
+            best = -np.inf
             for _ in range(self.refit_epochs):
                 clf.partial_fit(X_train, y_train)
+                if validation is not None:  # keep the best-validation epoch
+                    score = _macro_f1(clf, validation)
+                    if score > best:
+                        best, kept = score, copy.deepcopy(clf)
+            if validation is not None:
+                self.classifier_ = kept
         elif present.size < 2:
             return False  # a classifier cannot be fit on one class; keep the old
         else:
@@ -117,6 +130,15 @@ class CampaignMixin:
             self.classifier_ = clf
         self._classifier_version += 1
         return True
+
+    def _training_mask(self):
+        # CE + AL (start="noisy") trains on every sample with its current label
+        # (noisy, or the oracle's answer) in every round, as the paper's
+        # baseline; training on the relabeled few alone forgets the noisy
+        # training and falls to a net fit on one batch of answers.
+        if self.start == "noisy":
+            return np.ones_like(self.clean_mask_)
+        return self.clean_mask_
 
     def _candidates(self):
         return np.flatnonzero(~self.clean_mask_ & ~self.abstained_mask_)
@@ -181,8 +203,7 @@ class CampaignMixin:
         self.classifier_, self._classifier_file, self._estimator_file = None, None, None
         self._classifier_version, self._classifier_saved = 0, -1
         self._needs_refit = False
-        train = np.ones(n, dtype=bool) if self.start == "noisy" else self.clean_mask_
-        self._train_classifier(X, train, validation, scratch=True)
+        self._train_classifier(X, self._training_mask(), validation, scratch=True)
         self._publish()
         self._save(save_estimator=True)
 
@@ -227,7 +248,7 @@ class CampaignMixin:
     def _finish_round(self, X, validation):
         if self._needs_refit:
             self._train_classifier(
-                X, self.clean_mask_, validation, scratch=self.refit == "scratch"
+                X, self._training_mask(), validation, scratch=self.refit == "scratch"
             )
             self._needs_refit = False
         entry = self.history_[-1]

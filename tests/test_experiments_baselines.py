@@ -2,7 +2,7 @@
 
 import pytest
 
-from noisyactive.experiments import METHODS, run_experiment
+from noisyactive.experiments import run_experiment
 
 DIGITS = dict(
     dataset="digits",
@@ -22,19 +22,16 @@ DIGITS = dict(
 )
 
 
-@pytest.mark.parametrize(
-    "method, refit",
-    [("ce_al_random", "finetune"), ("ce_al_retrain_random", "scratch")],
-)
-def test_ce_al_keeps_its_noisy_training_after_one_round(method, refit):
+@pytest.mark.parametrize("refit", ["finetune", "scratch"])
+def test_ce_al_keeps_its_noisy_training_after_one_round(refit):
     # The paper's CE + AL fine-tunes the noisy-trained classifier on all data
-    # with the current labels ("retrain": a fresh net on all of them); a fresh
-    # net fit on the 15 relabeled samples alone fell to ~0.3 macro-F1.
-    assert METHODS[method][3] == refit
+    # with the current labels (refit="scratch": a fresh net on all of them); a
+    # fresh net fit on the 15 relabeled samples alone fell to ~0.19 macro-F1.
+    config = dict(DIGITS, refit=refit)
     res = run_experiment(
-        DIGITS, seed=0, methods=[method], phase1=False, log=lambda m: None
+        config, seed=0, methods=["ce_al_random"], phase1=False, log=lambda m: None
     )
-    curve = res["methods"][method]["curve"]
+    curve = res["methods"]["ce_al_random"]["curve"]
     assert [row["labels_used"] for row in curve] == [0, 15]
     assert curve[0]["macro_f1"] > 0.4  # the noisy-trained net has learned
     assert abs(curve[1]["macro_f1"] - curve[0]["macro_f1"]) <= 0.05

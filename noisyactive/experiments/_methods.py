@@ -34,11 +34,12 @@ class Method(tuple):
 METHODS = {
     "al_random": Method(None, "none", "random"),
     "al_entropy": Method(None, "none", "entropy"),
-    # CE + AL (the paper's): the noisy-trained net fine-tuned each round on all
-    # data with the current labels; "retrain": a fresh net on all of them.
-    "ce_al_random": Method(None, "noisy", "random", "finetune"),
-    "ce_al_entropy": Method(None, "noisy", "entropy", "finetune"),
-    "ce_al_retrain_random": Method(None, "noisy", "random", "scratch"),
+    # CE + AL (the paper's): the noisy-trained net trained on, each round, all
+    # data with the current labels, refit as the configuration says; the
+    # "finetune" / "retrain" variants force one way (duplicates are dropped).
+    "ce_al_random": Method(None, "noisy", "random"),
+    "ce_al_entropy": Method(None, "noisy", "entropy"),
+    "ce_al_finetune_entropy": Method(None, "noisy", "entropy", "finetune"),
     "ce_al_retrain_entropy": Method(None, "noisy", "entropy", "scratch"),
     "alc_coteaching": Method("ct", "alc", "label_cleaning_ambiguity"),
     "cleanlab_entropy": Method("cleanlab", "filter", "entropy"),
@@ -53,9 +54,7 @@ METHODS = {
 _BASE_LABELS = {
     "al_random": "AL only (random)",
     "al_entropy": "AL only (entropy)",
-    "ce_al_random": "CE + AL, fine-tuned (random)",
-    "ce_al_entropy": "CE + AL, fine-tuned (entropy)",
-    "ce_al_retrain_random": "CE + AL, retrained on all (random)",
+    "ce_al_finetune_entropy": "CE + AL, fine-tuned on all (entropy)",
     "ce_al_retrain_entropy": "CE + AL, retrained on all (entropy)",
     "alc_coteaching": "ALC w/ CT (Bernhardt et al. score)",
     "cleanlab_entropy": "cleanlab prune_by_class + entropy",
@@ -81,6 +80,9 @@ def method_label(method, config):
     """Display name saying which VOG (raw / class-normalised) and which m."""
     if method in _BASE_LABELS:
         return _BASE_LABELS[method]
+    if method.startswith("ce_al_"):
+        how = "fine-tuned" if config.get("refit") == "finetune" else "retrained"
+        return f"CE + AL, {how} on all ({method.rsplit('_', 1)[1]})"
     phase1, _, strategy, _ = METHODS[method]
     family = "CT class-quota" if phase1.startswith("cq") else "CT"
     return f"{family} ({vog_name(config)}) + {strategy}"
@@ -88,8 +90,12 @@ def method_label(method, config):
 
 def duplicate_methods(methods, config):
     """Methods identical to another requested one under ``config`` (dropped,
-    not run): VOG at m = 0 is plain Co-teaching."""
+    not run): VOG at m = 0 is plain Co-teaching; CE + AL forced to the refit
+    the configuration uses anyway is CE + AL."""
     same = {}
+    forced = "ce_al_finetune_entropy" if config.get("refit") == "finetune" else None
+    forced = forced or "ce_al_retrain_entropy"
+    same[forced] = "ce_al_entropy"
     if float(config.get("mix_ratio", 0.5)) == 0.0:
         same.update(ct_vog_entropy="ct_entropy", cq_vog_entropy="cq_entropy")
     return {m: same[m] for m in methods if m in same and same[m] in methods}

@@ -35,3 +35,16 @@ def test_ce_al_keeps_its_noisy_training_after_one_round(refit):
     assert [row["labels_used"] for row in curve] == [0, 15]
     assert curve[0]["macro_f1"] > 0.4  # the noisy-trained net has learned
     assert abs(curve[1]["macro_f1"] - curve[0]["macro_f1"]) <= 0.05
+
+
+def test_alc_fine_tunes_coteaching_and_lowers_its_forget_rate():
+    config = dict(DIGITS, refit="finetune", n_rounds=2)
+    res = run_experiment(
+        config, seed=0, methods=["alc_coteaching"], phase1=False, log=lambda m: None
+    )
+    curve = res["methods"]["alc_coteaching"]["curve"]
+    assert [row["labels_used"] for row in curve] == [0, 15, 30]
+    rates = [row["forget_rate"] for row in curve]
+    assert rates[0] == pytest.approx(0.4) and rates[0] > rates[1] > rates[2]
+    # fine-tuned from the trained networks, not 3 epochs from scratch
+    assert curve[1]["macro_f1"] >= curve[0]["macro_f1"] - 0.05

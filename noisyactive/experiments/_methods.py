@@ -1,5 +1,6 @@
 """The paper's methods and baselines, built from one configuration."""
 
+import copy
 import time
 
 import numpy as np
@@ -134,6 +135,41 @@ def make_filter(config, variant, seed, noise_rate, *, epochs=None, forget_rate=N
     if forget_rate is not None:
         params["forget_rate"] = forget_rate
     return NoisyLabelFilter(**params)
+
+
+def warm_start(filt):
+    """A ``module`` for the next :class:`NoisyLabelFilter` fit that starts from
+    ``filt``'s two trained networks (a copy of each, in turn), so that fit
+    fine-tunes Co-teaching instead of training it from scratch."""
+    bodies = [copy.deepcopy(net.body).cpu() for net in filt.net_.ensemble()]
+    built = []
+
+    def trained_network(**kwargs):
+        body = copy.deepcopy(bodies[len(built) % len(bodies)])
+        built.append(body)
+        return body
+
+    return trained_network
+
+
+def make_finetune_filter(config, seed, previous, forget_rate):
+    """Co-teaching fine-tuned from ``previous`` for ``refit_epochs`` epochs at
+    the classifier's fine-tune learning rate (lr / 10, constant) and a constant
+    forget rate: the training budget every method gets per round."""
+    filt = make_filter(
+        config,
+        "ct",
+        seed,
+        forget_rate,
+        epochs=config.get("refit_epochs", 5),
+        forget_rate=forget_rate,
+    )
+    return filt.set_params(
+        module=warm_start(previous),
+        lr=config.get("lr", 0.05) / 10,
+        lr_schedule=None,
+        num_gradual=0,
+    )
 
 
 def make_classifier(config, seed, epochs=None):

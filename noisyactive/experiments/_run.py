@@ -23,6 +23,7 @@ from noisyactive.experiments._methods import (
     make_classifier,
     make_cleaner,
     make_filter,
+    make_finetune_filter,
 )
 from noisyactive.query import get_query_strategy
 
@@ -96,8 +97,10 @@ def _run_alc(config, data, seed, first, budget, n_rounds):
     not yet relabeled by Bernhardt et al.'s score (cross-entropy with the
     current label minus the ambiguity term, ``"label_cleaning_ambiguity"``),
     takes the oracle's answers, lowers the forget rate by the labels changed so
-    far (rate - changed / n) and trains Co-teaching again on all samples with
-    their current labels, for the same epochs as phase 1.
+    far (rate - changed / n) and trains Co-teaching on all samples with their
+    current labels for the same epochs as every method: with ``refit=
+    "finetune"`` it fine-tunes the previous round's two networks for
+    ``refit_epochs``, with ``"scratch"`` it trains anew for ``epochs``.
     """
     strategy = get_query_strategy("label_cleaning_ambiguity")
     labels = data.y_train.copy()
@@ -132,9 +135,11 @@ def _run_alc(config, data, seed, first, budget, n_rounds):
         relabeled[idx] = True
         used += idx.size
         rate = max(0.0, rate0 - changed / len(labels))
-        filt = _fit_filter(
-            make_filter(config, "ct", seed, rate, forget_rate=rate), data, labels
-        )
+        if config.get("refit", "scratch") == "finetune":
+            nxt = make_finetune_filter(config, seed, filt, rate)
+        else:
+            nxt = make_filter(config, "ct", seed, rate, forget_rate=rate)
+        filt = _fit_filter(nxt, data, labels)
         record(filt, rate)
     return curve
 

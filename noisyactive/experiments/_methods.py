@@ -226,31 +226,6 @@ class TestCurve:
         self.rows.append(row)
 
 
-def _has_round_callback():
-    return "on_round_end" in ActiveLabelCleaner().get_params()
-
-
-class _LegacyRecordingCleaner(ActiveLabelCleaner):
-    # Only while branch `active`'s public ``on_round_end`` has not landed:
-    # calls the same callback from the two places it will be called from.
-    def __init__(self, on_round_end=None, **kwargs):
-        super().__init__(**kwargs)
-        self.on_round_end = on_round_end
-
-    def _start_campaign(self, *args, **kwargs):
-        super()._start_campaign(*args, **kwargs)
-        self.on_round_end(self, None)
-
-    def _finish_round(self, *args, **kwargs):
-        super()._finish_round(*args, **kwargs)
-        self.on_round_end(self, self.history_[-1])
-
-    @classmethod
-    def _get_param_names(cls):
-        return sorted(set(ActiveLabelCleaner._get_param_names()) | {"on_round_end"})
-
-
 def make_cleaner(curve, **params):
     """An :class:`ActiveLabelCleaner` that reports to ``curve`` every round."""
-    cls = ActiveLabelCleaner if _has_round_callback() else _LegacyRecordingCleaner
-    return cls(on_round_end=curve, **params)
+    return ActiveLabelCleaner(on_round_end=curve, **params)

@@ -12,7 +12,7 @@ import torch
 
 from noisyactive._version import __version__
 from noisyactive.active import SimulatedOracle
-from noisyactive.active._rounds import resolve_batch_size
+from noisyactive.active._state import resolve_batch_size
 from noisyactive.experiments._data import load_experiment_data
 from noisyactive.experiments._methods import (
     METHODS,

@@ -39,7 +39,13 @@ relabels at which a method's mean minus one std is at least the reference's mean
 """
 
 BASELINE_PREFIXES = ("al_", "ce_al_", "alc_", "cleanlab_")
-METHOD_ORDER = ("ct_vog_entropy", "cq_vog_entropy", "ct_vog_coreset", "ct_vog_random")
+METHOD_ORDER = (
+    "ct_vog_entropy",
+    "cq_vog_entropy",
+    "ct_vog_coreset",
+    "ct_vog_random",
+    "ct_entropy",  # the method itself at m = 0 (VOG off)
+)
 
 
 def _by_labels(info):

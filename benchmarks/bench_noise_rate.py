@@ -1,113 +1,304 @@
-"""How well ``forget_rate="auto"`` estimates the noise rate.
+"""How well ``forget_rate="auto"`` estimates the noise rate, global and per class.
 
-    python benchmarks/bench_noise_rate.py                  # digits, 3 seeds
-    python benchmarks/bench_noise_rate.py --ham ../shared/data/ham10000 --seeds 0
+    python benchmarks/bench_noise_rate.py                     # every setting, 3 seeds
+    python benchmarks/bench_noise_rate.py --settings digits_sym_0.2 --seeds 0
+    python benchmarks/bench_noise_rate.py --filter-check      # HAM10000 filter check
+    python benchmarks/bench_noise_rate.py --table             # table of stored rows
 
-For each noise rate p in {0.2, 0.4, 0.6}, a NoisyLabelFilter with
-``forget_rate="auto"`` is fitted on the noisy training split; its estimate
-(``forget_rate_``, frozen at the end of the warm-up) is compared with the realised
-share of flipped labels. Prints a table and writes JSON.
+Settings: the embedded long-tailed digits with symmetric noise p = 0.2, 0.4, 0.6,
+0.8 and pair-flip p = 0.2, 0.4; HAM10000 (lesion-grouped split, a stratified
+subsample of the training split, 32 px, small CNN) with symmetric p = 0.3, 0.5.
+Per seed, two estimates are compared with the realised noise:
+
+- ``crossfit``: the default (:func:`noisyactive.filtering.estimate_noise_cross_fit`,
+  what :class:`~noisyactive.NoisyLabelFilter` runs with ``forget_rate="auto"``),
+  with the filter's own network at half its epochs;
+- ``mixture``: the former default, the loss mixture over the Co-teaching warm-up,
+  with per-class rates from the symmetric formula.
+
+Each finished run is appended to ``benchmarks/results/noise_rate.jsonl`` (runs
+already there are skipped, so an interrupted benchmark resumes).
+``--filter-check`` fits default filters (``selection="batch"`` and
+``"class_quota"``) on a 600-image HAM10000 subset at p = 0.3 and records the
+estimate's error, the kept samples' precision and the clean recall of the two
+rarest classes to ``noise_rate_filter.jsonl``.
 """
 
 import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+HAM = "../shared/data/ham10000"  # as in benchmarks/configs (cwd: the repo)
+SETTINGS = {
+    **{f"digits_sym_{p}": ("digits", "symmetric", p) for p in (0.2, 0.4, 0.6, 0.8)},
+    **{f"digits_pair_{p}": ("digits", "pairflip", p) for p in (0.2, 0.4)},
+    **{f"ham_sym_{p}": ("ham10000", "symmetric", p) for p in (0.3, 0.5)},
+}
+PARAMS = {
+    "digits": dict(
+        module="small_cnn",
+        augment=False,
+        max_epochs=20,
+        num_gradual=8,
+        batch_size=64,
+        lr=0.05,
+    ),
+    "ham10000": dict(
+        module="small_cnn",
+        module_kwargs={"width": 16},
+        augment=True,
+        max_epochs=10,
+        num_gradual=5,
+        batch_size=128,
+        lr=0.05,
+    ),
+}
+
+
+def load(dataset, kind, p, seed, n_train, ham_path):
+    """Noisy training data (X, y_noisy, y_true)."""
+    from sklearn.model_selection import train_test_split
+
+    from noisyactive.classifiers._inputs import default_cache_dir
+    from noisyactive.datasets import (
+        grouped_train_val_test_split,
+        inject_label_noise,
+        load_ham10000,
+        make_noisy_digits,
+    )
+
+    if dataset == "digits":
+        d = make_noisy_digits(noise_rate=p, noise_kind=kind, random_state=seed)
+        return d.X_train, d.y_train, d.y_train_true
+    ham = load_ham10000(ham_path, size=32, cache_dir=default_cache_dir())
+    labels = np.asarray(ham.labels)
+    tr, _, _ = grouped_train_val_test_split(
+        labels, ham.groups, sizes=(0.7, 0.1, 0.2), random_state=seed
+    )
+    if n_train and n_train < len(tr):
+        tr, _ = train_test_split(
+            tr, train_size=n_train, stratify=labels[tr], random_state=seed
+        )
+    tr = np.sort(tr)
+    y_true = labels[tr]
+    y = inject_label_noise(y_true, p, kind=kind, random_state=seed)
+    return np.asarray(ham.images[tr]), y, y_true
+
+
+def true_class_rates(y, y_true, classes):
+    return np.array([np.mean(y_true[y == c] != c) for c in classes])
+
+
+def mixture_estimate(X, y, params, seed):
+    """The former default: the loss mixture of the Co-teaching warm-up."""
+    from noisyactive import NoisyLabelFilter
+    from noisyactive.filtering import estimate_class_clean_counts
+
+    filt = NoisyLabelFilter(
+        forget_rate="auto",
+        random_state=seed,
+        **dict(params, max_epochs=params["num_gradual"] + 1),
+    )
+    # The mixture runs inside the Co-teaching net when the filter's
+    # cross-fitted estimate is switched off.
+    with (
+        mock.patch.object(NoisyLabelFilter, "_estimate_noise", return_value=None),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")
+        filt.fit(X, y)
+    m = np.bincount(np.searchsorted(filt.classes_, y), minlength=len(filt.classes_))
+    clean = estimate_class_clean_counts(m, filt.forget_rate_)
+    return float(filt.forget_rate_), 1.0 - clean / np.maximum(m, 1)
+
+
+def run_one(name, seed, args):
+    from noisyactive import NoisyLabelFilter
+
+    dataset, kind, p = SETTINGS[name]
+    X, y, y_true = load(dataset, kind, p, seed, args.n_train, args.ham)
+    classes = np.unique(y)
+    truth = true_class_rates(y, y_true, classes)
+    realised = float(np.mean(y != y_true))
+    params = PARAMS[dataset]
+    t = time.perf_counter()
+    filt = NoisyLabelFilter(random_state=seed, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # they are recorded in the result
+        # What fit(X, y) runs with forget_rate="auto", without the Co-teaching.
+        est = filt._estimate_noise(X, np.searchsorted(classes, y))
+    t_cf = time.perf_counter() - t
+    t = time.perf_counter()
+    mix, mix_class = mixture_estimate(X, y, params, seed)
+    t_mix = time.perf_counter() - t
+    return dict(
+        setting=name,
+        seed=seed,
+        n=len(y),
+        realised=realised,
+        true_class_rates=truth.tolist(),
+        crossfit=est.rate,
+        crossfit_std=est.rate_std,
+        crossfit_confident=est.confident_rate,
+        crossfit_class_rates=est.class_rates.tolist(),
+        crossfit_error=est.rate - realised,
+        crossfit_class_mae=float(np.mean(np.abs(est.class_rates - truth))),
+        crossfit_warnings=est.warnings,
+        crossfit_s=t_cf,
+        mixture=mix,
+        mixture_class_rates=mix_class.tolist(),
+        mixture_error=mix - realised,
+        mixture_class_mae=float(np.mean(np.abs(mix_class - truth))),
+        mixture_s=t_mix,
+    )
+
+
+def table(rows):
+    lines = [
+        "| setting | n | realised | cross-fit (mean ± std) | mean abs err | "
+        "worst abs err | class MAE | mixture | mixture mean abs err | "
+        "mixture worst | mixture class MAE | seeds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in SETTINGS:
+        sub = [r for r in rows if r["setting"] == name]
+        if not sub:
+            continue
+        col = {k: np.array([r[k] for r in sub]) for k in sub[0] if k != "setting"}
+        cf, mx = np.abs(col["crossfit_error"]), np.abs(col["mixture_error"])
+        lines.append(
+            f"| {name} | {int(col['n'].mean())} | {col['realised'].mean():.3f} | "
+            f"{col['crossfit'].mean():.3f} ± {col['crossfit'].std():.3f} | "
+            f"{cf.mean():.3f} | {cf.max():.3f} | "
+            f"{col['crossfit_class_mae'].mean():.3f} | {col['mixture'].mean():.3f} | "
+            f"{mx.mean():.3f} | {mx.max():.3f} | "
+            f"{col['mixture_class_mae'].mean():.3f} | "
+            f"{sorted(int(s) for s in col['seed'])} |"
+        )
+    return "\n".join(lines)
+
+
+def filter_check(seed, args):
+    """Default filters on a small HAM10000 subset at p = 0.3."""
+    from noisyactive import NoisyLabelFilter
+
+    X, y, y_true = load("ham10000", "symmetric", 0.3, seed, 600, args.ham)
+    classes, counts = np.unique(y_true, return_counts=True)
+    rare = classes[np.argsort(counts)[:2]]
+    realised = float(np.mean(y != y_true))
+    out = []
+    for selection in ("batch", "class_quota"):
+        t = time.perf_counter()
+        filt = NoisyLabelFilter(
+            selection=selection,
+            random_state=seed,
+            **dict(PARAMS["ham10000"], max_epochs=20, num_gradual=10),
+        ).fit(X, y)
+        kept = filt.clean_mask_
+        clean = y == y_true
+        rare_recall = {
+            str(c): float(np.mean(kept[clean & (y_true == c)])) for c in rare
+        }
+        out.append(
+            dict(
+                seed=seed,
+                selection=selection,
+                n=len(y),
+                realised=realised,
+                forget_rate=filt.forget_rate_,
+                forget_rate_std=filt.forget_rate_std_,
+                error=filt.forget_rate_ - realised,
+                n_kept=int(kept.sum()),
+                precision=float(np.mean(clean[kept])) if kept.any() else 0.0,
+                clean_recall=float(np.mean(kept[clean])),
+                rare_clean_recall=rare_recall,
+                rare_clean_kept={
+                    str(c): int(np.sum(kept & clean & (y_true == c))) for c in rare
+                },
+                class_clean_counts=np.asarray(filt.class_clean_counts_).tolist(),
+                wall_s=time.perf_counter() - t,
+            )
+        )
+        print(json.dumps(out[-1]), flush=True)
+    return out
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rates", type=float, nargs="+", default=[0.2, 0.4, 0.6])
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--ham", help="HAM10000 folder (else the embedded digits)")
-    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--ham", default=str(HAM))
+    parser.add_argument("--n-train", type=int, default=1500, help="HAM10000 subset")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", default=str(HERE / "results" / "noise_rate.json"))
+    parser.add_argument("--filter-check", action="store_true")
+    parser.add_argument("--table", action="store_true")
+    parser.add_argument("--out", default=str(HERE / "results" / "noise_rate.jsonl"))
     args = parser.parse_args(argv)
 
     import torch
 
-    from noisyactive import NoisyLabelFilter
-    from noisyactive.experiments import environment, load_experiment_data
+    from noisyactive.experiments import environment
 
     torch.set_num_threads(args.threads)
-    if args.ham:
-        base = dict(dataset="ham10000", path=args.ham, image_size=24)
-        params = dict(
-            module="small_cnn",
-            module_kwargs={"width": 16},
-            augment=True,
-            max_epochs=args.epochs or 10,
-            num_gradual=5,
-            batch_size=128,
-        )
-    else:
-        base = dict(dataset="digits")
-        params = dict(
-            module="small_cnn",
-            augment=False,
-            max_epochs=args.epochs or 20,
-            num_gradual=8,
-            batch_size=64,
-        )
-    rows = []
-    for p in args.rates:
-        for seed in args.seeds:
-            data = load_experiment_data(dict(base, noise_rate=p), seed)
-            realised = float(np.mean(data.y_train != data.y_train_true))
-            t = time.perf_counter()
-            filt = NoisyLabelFilter(
-                forget_rate="auto", lr=0.05, random_state=seed, **params
-            )
-            filt.fit(data.X_train, data.y_train)
-            rows.append(
-                dict(
-                    noise_rate=p,
-                    seed=seed,
-                    realised=realised,
-                    estimate=filt.forget_rate_,
-                    error=filt.forget_rate_ - realised,
-                    wall_s=time.perf_counter() - t,
+    command = "python benchmarks/bench_noise_rate.py " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
+    out = Path(args.out)
+    if args.filter_check:
+        out = out.with_name("noise_rate_filter.jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = [json.loads(line) for line in out.open()] if out.exists() else []
+    if args.table:
+        print(table(rows))
+        return 0
+    for seed in args.seeds:
+        if args.filter_check:
+            if any(r["seed"] == seed for r in rows):
+                continue
+            new = filter_check(seed, args)
+        else:
+            new = []
+            for name in args.settings:
+                if any(r["setting"] == name and r["seed"] == seed for r in rows):
+                    continue
+                row = run_one(name, seed, args)
+                print(
+                    f"{name} seed={seed}: realised {row['realised']:.3f}, cross-fit "
+                    f"{row['crossfit']:.3f} (class MAE "
+                    f"{row['crossfit_class_mae']:.3f}), mixture {row['mixture']:.3f} "
+                    f"(class MAE {row['mixture_class_mae']:.3f})",
+                    flush=True,
                 )
-            )
-            print(
-                f"p={p} seed={seed}: realised {realised:.3f}, estimated "
-                f"{filt.forget_rate_:.3f}",
-                flush=True,
-            )
-    print(
-        "\n| p | realised (mean) | estimate (mean ± std) | error (mean) | |error| max |"
-    )
-    print("|---|---|---|---|---|")
-    for p in args.rates:
-        sub = [r for r in rows if r["noise_rate"] == p]
-        est = np.array([r["estimate"] for r in sub])
-        err = np.array([r["error"] for r in sub])
-        print(
-            f"| {p} | {np.mean([r['realised'] for r in sub]):.3f} | "
-            f"{est.mean():.3f} ± {est.std():.3f} | {err.mean():+.3f} | "
-            f"{np.abs(err).max():.3f} |"
-        )
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(
-        json.dumps(
-            {
-                "rows": rows,
-                "data": base,
-                "params": params,
-                "environment": environment(),
-                "command": "python benchmarks/bench_noise_rate.py "
-                + " ".join(sys.argv[1:] if argv is None else argv),
-            },
-            indent=1,
-            default=str,
-        )
-    )
+                new.append(row)
+                with out.open("a") as fh:
+                    fh.write(
+                        json.dumps(
+                            dict(row, command=command, environment=environment()),
+                            default=str,
+                        )
+                        + "\n"
+                    )
+            continue
+        with out.open("a") as fh:
+            for row in new:
+                fh.write(
+                    json.dumps(
+                        dict(row, command=command, environment=environment()),
+                        default=str,
+                    )
+                    + "\n"
+                )
+        rows += new
+    rows = [json.loads(line) for line in out.open()] if out.exists() else []
+    if not args.filter_check:
+        print(table(rows))
     return 0
 
 

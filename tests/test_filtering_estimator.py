@@ -147,7 +147,7 @@ def test_forget_rate_auto_is_estimated(noisy_blobs):
     filt = NoisyLabelFilter(**dict(FAST_FILTER, forget_rate="auto", num_gradual=4))
     filt.fit(X, y_noisy)
     assert 0.0 < filt.forget_rate_ < 0.9
-    assert len(filt.noise_rate_estimates_) >= 4
+    assert filt.noise_estimate_ is not None  # cross-fitted (noise: issue 13)
 
 
 def test_digits_images_precision_and_rare_recall_are_reported():

@@ -1,7 +1,18 @@
 """Phase 1: Co-teaching with a Variance-of-Gradients mix."""
 
 from noisyactive.filtering._filter import NoisyLabelFilter
-from noisyactive.filtering._noise_rate import estimate_noise_rate
+from noisyactive.filtering._noise_cross_fit import (
+    cross_fit_predict_proba,
+    estimate_noise_cross_fit,
+)
+from noisyactive.filtering._noise_rate import (
+    agreement_noise_rate,
+    check_noise_estimate,
+    confident_joint,
+    estimate_noise,
+    estimate_noise_rate,
+    noise_rates_from_joint,
+)
 from noisyactive.filtering._quota import (
     class_keep_quotas,
     estimate_class_clean_counts,
@@ -14,11 +25,18 @@ from noisyactive.filtering._vog import VOGBuffer, normalize_by_class, vog_gradie
 __all__ = [
     "NoisyLabelFilter",
     "VOGBuffer",
+    "agreement_noise_rate",
+    "check_noise_estimate",
     "class_keep_quotas",
+    "confident_joint",
+    "cross_fit_predict_proba",
     "estimate_class_clean_counts",
+    "estimate_noise",
+    "estimate_noise_cross_fit",
     "estimate_noise_rate",
     "forget_rate_schedule",
     "n_remember",
+    "noise_rates_from_joint",
     "normalize_by_class",
     "select_per_class",
     "select_small_loss_and_vog",

@@ -2,10 +2,12 @@
 
 import numpy as np
 import torch
+from sklearn.utils import Bunch
 
 from noisyactive.classifiers import NetClassifier
 from noisyactive.classifiers._base import BaseNetEstimator
 from noisyactive.filtering._coteaching import CoTeachingNet
+from noisyactive.filtering._noise_cross_fit import estimate_noise_cross_fit
 from noisyactive.filtering._quota import estimate_class_clean_counts
 from noisyactive.utils._param_validation import (
     Integral,
@@ -63,14 +65,16 @@ class NoisyLabelFilter(BaseNetEstimator):
     mix_ratio : float in [0, 1], default=0.0
         ``m``: share of the kept samples chosen by VOG. 0 is plain Co-teaching.
     forget_rate : float in [0, 1) or "auto", default="auto"
-        ``tau``, normally the noise rate. ``"auto"`` estimates it during the
-        warm-up from the previous epoch's per-sample losses with a two-component
-        Gaussian mixture on the log-losses
-        (:func:`~noisyactive.filtering.estimate_noise_rate`) and freezes it at the
-        end of the warm-up to the median of the estimates of the warm-up's second
-        half; the value used is ``forget_rate_``, the per-epoch estimates are
-        ``noise_rate_estimates_``. Its measured error is in
-        ``benchmarks/RESULTS.md``.
+        ``tau``, normally the noise rate. ``"auto"`` estimates it before training
+        (:func:`~noisyactive.filtering.estimate_noise_cross_fit`): three
+        stratified 2-fold cross-fits of this filter's network (a
+        :class:`~noisyactive.NetClassifier` at half of ``max_epochs``) give
+        out-of-sample probabilities; their confident joint (Northcutt et al.
+        2021) gives per-class rates, whose global rate is corrected for the
+        classifier's own errors by the agreement of the cross-fits. A
+        ``UserWarning`` names the numbers when the estimate is unstable or
+        would leave a class without a clean sample. Its measured error is in
+        ``benchmarks/RESULTS.md`` (``benchmarks/bench_noise_rate.py``).
     num_gradual : int, default=10
         ``Tk``, warm-up epochs over which the forget rate ramps up.
     exponent : float, default=1.0
@@ -88,7 +92,8 @@ class NoisyLabelFilter(BaseNetEstimator):
         away; see ``class_clean_counts_``.
     transition_matrix : array of shape (k, k), default=None
         Known noise transition matrix for the class-clean-count estimate
-        (symmetric noise at ``forget_rate_`` otherwise).
+        (otherwise the estimated one with ``forget_rate="auto"``, symmetric
+        noise at a given ``forget_rate``).
     max_epochs, batch_size, lr, momentum, weight_decay, lr_schedule, augment, \
 image_size, cache_dir, device, precision, optimizer, callbacks, random_state, \
 verbose
@@ -109,9 +114,21 @@ verbose
     loss_scores_ : ndarray of shape (n_samples,)
         Mean per-sample training loss of the two networks in the last epoch.
     forget_rate_ : float
-        The forget rate used (given or estimated).
+        The forget rate used (given, or the estimated share of wrong labels).
+    forget_rate_std_ : float
+        Bootstrap standard deviation of the estimate (0 when given).
+    class_noise_rates_ : ndarray of shape (n_classes,)
+        Estimated ``P(true label != c | noisy label = c)`` per noisy class (from
+        the estimate with ``"auto"``, from the symmetric formula or
+        ``transition_matrix`` with a given rate).
     class_clean_counts_ : ndarray of shape (n_classes,)
-        Estimated number of correctly labeled samples per noisy class.
+        Estimated number of correctly labeled samples per noisy class,
+        ``m_c (1 - class_noise_rates_[c])``; the keep counts of
+        ``selection="class_quota"``.
+    noise_estimate_ : Bunch or None
+        With ``"auto"``, the full estimate
+        (:func:`~noisyactive.filtering.estimate_noise`: ``rate``, ``rate_std``,
+        ``class_rates``, ``joint``, ``transition``, ``warnings``, ...).
     vog_buffer_nbytes_ : int
         Memory held by the two VOG buffers during training.
     classes_, n_features_in_, net_, history_, best_epoch_
@@ -243,19 +260,22 @@ verbose
         y_enc = self._encode_labels(y)
         transition = self._check_transition_matrix()
         valid = self._validation_arrays(X_val, y_val)
+        noise = self._estimate_noise(X, y_enc) if self.forget_rate == "auto" else None
+        if noise is None:  # a given rate: symmetric noise unless T is given
+            noise = Bunch(rate=self.forget_rate, rate_std=0.0, transition=None)
         kwargs = self._net_kwargs(X, len(self.classes_))
         kwargs["batch_size"] = min(self.batch_size, X.shape[0])
         self.net_ = CoTeachingNet(
             n_classes=len(self.classes_),
             mix_ratio=self.mix_ratio,
-            forget_rate=self.forget_rate,
+            forget_rate=noise.rate,
             num_gradual=self.num_gradual,
             exponent=self.exponent,
             vog_window=self.vog_window,
             vog_normalize=self.vog_normalize,
             vog_dtype=getattr(torch, self.vog_dtype),
             selection=self.selection,
-            transition_matrix=transition,
+            transition_matrix=noise.transition if transition is None else transition,
             valid_data=valid,
             **kwargs,
         ).initialize()
@@ -270,8 +290,13 @@ verbose
         self.noise_rate_estimates_ = np.asarray(result["rate_estimates"])
         counts = np.bincount(y_enc, minlength=len(self.classes_))
         self.class_clean_counts_ = estimate_class_clean_counts(
-            counts, self.forget_rate_, transition_matrix=transition
+            counts,
+            self.forget_rate_,
+            transition_matrix=noise.transition if transition is None else transition,
         )
+        self.class_noise_rates_ = 1.0 - self.class_clean_counts_ / np.maximum(counts, 1)
+        self.forget_rate_std_ = float(noise.rate_std)
+        self.noise_estimate_ = noise if self.forget_rate == "auto" else None
         self._finish_training(valid)
         return self
 
@@ -291,6 +316,14 @@ verbose
             else (np.asarray(X, dtype=object)[mask])
         )
         return X_out, np.asarray(y)[mask]
+
+    def _estimate_noise(self, X, y_enc):
+        """forget_rate="auto": cross-fitted estimate with this filter's network at
+        half its epochs (before it memorises the noisy labels of its half)."""
+        clf = self._make_classifier().set_params(
+            max_epochs=max(1, self.max_epochs // 2)
+        )
+        return estimate_noise_cross_fit(clf, X, y_enc, random_state=self.random_state)
 
     def _make_classifier(self):
         """An unfitted plain cross-entropy classifier of the same network family

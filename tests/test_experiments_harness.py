@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from noisyactive.active import ActiveLabelCleaner, SimulatedOracle
@@ -84,3 +85,28 @@ def test_unfinished_seed_resumes_from_its_partial_file(tmp_path):
     )  # fmt: skip
     assert again["methods"]["al_entropy"]["curve"][0]["macro_f1"] == -1.0
     assert again["reference"] == first["reference"]
+
+
+def test_folder_with_a_separate_test_set_splits_train_and_validation(tmp_path):
+    from PIL import Image
+
+    from noisyactive.experiments import load_experiment_data
+
+    rng = np.random.default_rng(0)
+    for part, n in (("train", 40), ("test", 6)):
+        for label in ("a", "b"):
+            folder = tmp_path / part / label
+            folder.mkdir(parents=True)
+            for i in range(n):
+                pixels = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    config = dict(
+        dataset="folder", path=str(tmp_path / "train"),
+        test_path=str(tmp_path / "test"), split=[0.8, 0.2], image_size=8,
+        noise_rate=0.0, cache_dir=str(tmp_path / "cache"),
+    )  # fmt: skip
+    d = load_experiment_data(config, seed=0)
+    assert (len(d.y_train), len(d.y_val), len(d.y_test)) == (64, 16, 12)
+    assert sorted(d.y_test) == ["a"] * 6 + ["b"] * 6
+    with pytest.raises(ValueError, match="train, validation"):
+        load_experiment_data(dict(config, split=[0.7, 0.1, 0.2]), seed=0)

@@ -70,14 +70,15 @@ def _split_and_corrupt(X, y, config, rng_seed, groups=None, test=None):
 def load_experiment_data(config, seed):
     """Train (noisy) / validation / test data for ``config["dataset"]``.
 
-    ``dataset`` is ``"digits"`` (embedded, long-tailed), ``"ham10000"`` (``path``
-    to the folder with ``metadata.csv``; split grouped by lesion), ``"folder"``
-    (class-per-folder images at ``path``; with ``test_path``, a class-per-folder
-    test set used as it is, and ``split`` is (train, validation)), ``"csv"``
-    (``path,label`` rows at ``path``) or ``"npz"`` (arrays ``X``, ``y`` and
-    optionally ``y_true`` or predefined ``X_train``/``y_train``/...). Noise (``noise_rate``, symmetric) is
-    injected into the training split only; with ``noise_rate`` 0 the given labels
-    are taken as they are (already noisy). ``y_train_true`` is None when the true
+    ``dataset`` is ``"digits"`` (embedded, long-tailed), ``"ham10000"``
+    (``path`` to the folder with ``metadata.csv``; split grouped by lesion),
+    ``"folder"`` (class-per-folder images at ``path``; with ``test_path``, a
+    class-per-folder test set used as it is, and ``split`` is (train,
+    validation)), ``"csv"`` (``path,label`` rows at ``path``) or ``"npz"``
+    (arrays ``X``, ``y`` and optionally ``y_true`` or predefined
+    ``X_train``/``y_train``/...). Noise (``noise_rate``, symmetric) is injected
+    into the training split only; with ``noise_rate`` 0 the given labels are
+    taken as they are (already noisy). ``y_train_true`` is None when the true
     labels are unknown.
     """
     kind = config.get("dataset", "digits")

@@ -12,7 +12,7 @@ import torch
 
 from noisyactive._version import __version__
 from noisyactive.active import SimulatedOracle
-from noisyactive.active._state import resolve_batch_size
+from noisyactive.active._state import refine_noise_rates, resolve_batch_size
 from noisyactive.experiments._data import load_experiment_data
 from noisyactive.experiments._methods import (
     METHODS,
@@ -96,8 +96,11 @@ def _run_alc(config, data, seed, first, budget, n_rounds):
     Round 0 is phase 1's Co-teaching (``first``). Each round ranks the samples
     not yet relabeled by Bernhardt et al.'s score (cross-entropy with the
     current label minus the ambiguity term, ``"label_cleaning_ambiguity"``),
-    takes the oracle's answers, lowers the forget rate by the labels changed so
-    far (rate - changed / n) and trains Co-teaching on all samples with their
+    takes the oracle's answers, lowers the forget rate to the share of labels
+    still wrong (the noise rate of the original labels as the cleaner refines
+    it from the answers, :func:`~noisyactive.active._state.refine_noise_rates`
+    with phase 1's rate as the prior, minus the labels changed so far) and
+    trains Co-teaching on all samples with their
     current labels for the same epochs as every method: with ``refit=
     "finetune"`` it fine-tunes the previous round's two networks for
     ``refit_epochs``, with ``"scratch"`` it trains anew for ``epochs``.
@@ -106,6 +109,9 @@ def _run_alc(config, data, seed, first, budget, n_rounds):
     labels = data.y_train.copy()
     relabeled = np.zeros(len(labels), dtype=bool)
     rate0, changed, used = float(first.forget_rate_), 0, 0
+    classes = np.asarray(data.classes)
+    y_enc = np.searchsorted(classes, data.y_train)
+    true_enc, k = np.searchsorted(classes, data.y_train_true), len(classes)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
 
@@ -134,7 +140,11 @@ def _run_alc(config, data, seed, first, budget, n_rounds):
         labels[idx] = data.y_train_true[idx]
         relabeled[idx] = True
         used += idx.size
-        rate = max(0.0, rate0 - changed / len(labels))
+        answered = np.flatnonzero(relabeled)
+        original, _ = refine_noise_rates(
+            y_enc, answered, true_enc[answered], first.clean_mask_, k, prior=rate0
+        )
+        rate = max(0.0, original - changed / len(labels))
         if config.get("refit", "scratch") == "finetune":
             nxt = make_finetune_filter(config, seed, filt, rate)
         else:

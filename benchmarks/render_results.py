@@ -115,6 +115,7 @@ def experiment_section(name, runs):
         write_report,
     )
 
+    runs = [r for r in runs if r["config"] == runs[-1]["config"]]  # latest config
     runs_by_seed = {}
     for r in runs:  # the latest run of each seed counts
         runs_by_seed[r["seed"]] = r

@@ -8,6 +8,7 @@ successor is in place.
 """
 
 import contextlib
+import copy
 import inspect
 import os
 import sys
@@ -67,6 +68,11 @@ def _phase1_rates(estimator, classes):
         return [float(r) for r in rates]
     rate = getattr(estimator, "forget_rate_", None)
     return None if rate is None else [float(rate)] * len(classes)
+
+
+def _macro_f1(classifier, validation):
+    pred = classifier.predict(validation[0])
+    return float(f1_score(validation[1], pred, average="macro", zero_division=0))
 
 
 class CampaignMixin:
@@ -190,9 +196,16 @@ class CampaignMixin:
             and hasattr(clf, "partial_fit")
             and np.isin(present, clf.classes_).all()
         ):
+            best = -np.inf
             with _torch_seeded(seed):
                 for _ in range(self.refit_epochs):
                     clf.partial_fit(X[idx], y_train)
+                    if validation is not None:  # keep the best-validation epoch
+                        score = _macro_f1(clf, validation)
+                        if score > best:
+                            best, kept = score, copy.deepcopy(clf)
+            if validation is not None:
+                self.classifier_ = kept
         elif present.size < 2:
             return False  # a classifier cannot be fit on one class; keep the old
         else:
@@ -202,6 +215,15 @@ class CampaignMixin:
             self.classifier_ = clf
         s.classifier_version += 1
         return True
+
+    def _training_mask(self):
+        # CE + AL (start="noisy") trains on every sample with its current label
+        # (noisy, or the oracle's answer) in every round, as the paper's
+        # baseline; training on the relabeled few alone forgets the noisy
+        # training and falls to a net fit on one batch of answers.
+        if self.start == "noisy":
+            return np.ones_like(self._state.clean)
+        return self._state.clean
 
     # -- the campaign's public face -------------------------------------------------
 
@@ -266,8 +288,7 @@ class CampaignMixin:
             self._state.initial_clean, self._state.clean = mask, mask.copy()
             self._state.phase1_rates = _phase1_rates(self.estimator_, self.classes_)
         self.classifier_ = None
-        train = np.ones(n, dtype=bool) if self.start == "noisy" else self._state.clean
-        self._train_classifier(X, train, validation, scratch=True)
+        self._train_classifier(X, self._training_mask(), validation, scratch=True)
         entry = {
             "round": 0,
             "n_queried": 0,
@@ -340,7 +361,9 @@ class CampaignMixin:
         s = self._state
         if s.needs_refit:
             scratch = self.refit == "scratch"
-            self._train_classifier(X, s.clean, validation, scratch=scratch)
+            self._train_classifier(
+                X, self._training_mask(), validation, scratch=scratch
+            )
             s.needs_refit = False
             self._save_classifier()
         self._publish()

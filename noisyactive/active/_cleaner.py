@@ -99,15 +99,19 @@ class ActiveLabelCleaner(
         relabeled is clamped to them, with a warning.
     refit : {"finetune", "scratch"}, default="finetune"
         After a round: ``"finetune"`` calls ``partial_fit`` ``refit_epochs``
-        times on the clean part when the classifier has ``partial_fit`` and
-        knows every class in it (else fits from scratch); ``"scratch"`` fits
-        a fresh clone.
+        times on the training part when the classifier has ``partial_fit`` and
+        knows every class in it (else fits from scratch), keeping the epoch
+        with the best validation macro-F1 when validation data are given;
+        ``"scratch"`` fits a fresh clone. The training part is the clean part,
+        or every sample with its current label for ``start="noisy"``.
     refit_epochs : int, default=5
         ``partial_fit`` calls (epochs) per round with ``refit="finetune"``.
     start : {"filter", "noisy", "none"}, default="filter"
         ``"filter"``: the method (clean part from phase 1; kept samples keep
         their *noisy* label). ``"noisy"``: the CE + AL baseline (classifier
-        first trained on all noisy labels, clean part empty). ``"none"``: the
+        trained on all samples with their current labels: the noisy ones,
+        replaced by the oracle's answers round by round; the clean part holds
+        only the relabeled samples). ``"none"``: the
         AL-only baseline (nothing trained; round 1 asks random samples).
     checkpoint : str or path-like, default=None
         Folder for the campaign state (see :doc:`/user_guide/checkpoints`).

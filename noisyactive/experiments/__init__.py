@@ -4,7 +4,7 @@ Shared by ``noisyactive demo``, ``noisyactive run`` and ``benchmarks/``.
 """
 
 from noisyactive.experiments._data import load_experiment_data
-from noisyactive.experiments._methods import LABELS, METHODS
+from noisyactive.experiments._methods import METHODS, method_label
 from noisyactive.experiments._report import (
     format_curve_table,
     format_selection_table,
@@ -14,12 +14,12 @@ from noisyactive.experiments._report import (
 from noisyactive.experiments._run import environment, run_experiment, selection_stats
 
 __all__ = [
-    "LABELS",
     "METHODS",
     "environment",
     "format_curve_table",
     "format_selection_table",
     "load_experiment_data",
+    "method_label",
     "run_experiment",
     "selection_stats",
     "summarize",

@@ -19,9 +19,20 @@ from noisyactive.datasets import (
 __all__ = ["load_experiment_data"]
 
 
-def _split_and_corrupt(X, y, config, rng_seed, groups=None):
+def _split_and_corrupt(X, y, config, rng_seed, groups=None, test=None):
     sizes = tuple(config.get("split", (0.7, 0.1, 0.2)))
-    if groups is not None:
+    if test is not None:  # a separate test set: split train / validation only
+        if len(sizes) != 2:
+            raise ValueError(
+                f"With a separate test set ('test_path') the split is (train, "
+                f"validation), e.g. [0.8, 0.2]; got {list(sizes)}."
+            )
+        idx = np.arange(len(y))
+        tr, va = train_test_split(
+            idx, train_size=sizes[0], stratify=y, random_state=rng_seed
+        )
+        te = None
+    elif groups is not None:
         tr, va, te = grouped_train_val_test_split(
             y, groups, sizes=sizes, random_state=rng_seed
         )
@@ -43,14 +54,15 @@ def _split_and_corrupt(X, y, config, rng_seed, groups=None):
         if noise > 0
         else y_train_true.copy()
     )
+    X_test, y_test = (X[te], y[te]) if test is None else test
     return Bunch(
         X_train=X[tr],
         y_train=y_train,
         y_train_true=y_train_true,
         X_val=X[va],
         y_val=y[va],
-        X_test=X[te],
-        y_test=y[te],
+        X_test=X_test,
+        y_test=np.asarray(y_test),
         classes=np.unique(y),
     )
 
@@ -58,13 +70,15 @@ def _split_and_corrupt(X, y, config, rng_seed, groups=None):
 def load_experiment_data(config, seed):
     """Train (noisy) / validation / test data for ``config["dataset"]``.
 
-    ``dataset`` is ``"digits"`` (embedded, long-tailed), ``"ham10000"`` (``path``
-    to the folder with ``metadata.csv``; split grouped by lesion), ``"folder"``
-    (class-per-folder images at ``path``), ``"csv"`` (``path,label`` rows at
-    ``path``) or ``"npz"`` (arrays ``X``, ``y`` and optionally ``y_true`` or
-    predefined ``X_train``/``y_train``/...). Noise (``noise_rate``, symmetric) is
-    injected into the training split only; with ``noise_rate`` 0 the given labels
-    are taken as they are (already noisy). ``y_train_true`` is None when the true
+    ``dataset`` is ``"digits"`` (embedded, long-tailed), ``"ham10000"``
+    (``path`` to the folder with ``metadata.csv``; split grouped by lesion),
+    ``"folder"`` (class-per-folder images at ``path``; with ``test_path``, a
+    class-per-folder test set used as it is, and ``split`` is (train,
+    validation)), ``"csv"`` (``path,label`` rows at ``path``) or ``"npz"``
+    (arrays ``X``, ``y`` and optionally ``y_true`` or predefined
+    ``X_train``/``y_train``/...). Noise (``noise_rate``, symmetric) is injected
+    into the training split only; with ``noise_rate`` 0 the given labels are
+    taken as they are (already noisy). ``y_train_true`` is None when the true
     labels are unknown.
     """
     kind = config.get("dataset", "digits")
@@ -91,7 +105,8 @@ def load_experiment_data(config, seed):
             paths, labels = load_image_folder(config["path"])
         else:
             paths, labels = load_image_csv(config["path"])
-        X = load_images(paths, size=size, cache_dir=cache or _default_cache(config))
+        cache_dir = cache or _default_cache(config)
+        X = load_images(paths, size=size, cache_dir=cache_dir)
         X, labels = np.asarray(X), np.asarray(labels)
         if config.get("imbalance_factor"):
             X, labels = make_long_tailed(
@@ -100,7 +115,14 @@ def load_experiment_data(config, seed):
                 imbalance_factor=config["imbalance_factor"],
                 random_state=seed,
             )
-        return _split_and_corrupt(X, labels, config, seed)
+        test = None
+        if config.get("test_path"):  # e.g. NCT's CRC-VAL-HE-7K, kept as it is
+            test_paths, test_labels = load_image_folder(config["test_path"])
+            test = (
+                np.asarray(load_images(test_paths, size=size, cache_dir=cache_dir)),
+                np.asarray(test_labels),
+            )
+        return _split_and_corrupt(X, labels, config, seed, test=test)
     if kind == "npz":
         arrays = np.load(config["path"], allow_pickle=False)
         if "X_train" in arrays:

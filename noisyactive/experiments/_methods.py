@@ -1,5 +1,8 @@
 """The paper's methods and baselines, built from one configuration."""
 
+import copy
+import time
+
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import f1_score, recall_score
@@ -10,39 +13,54 @@ from noisyactive.filtering import NoisyLabelFilter
 
 __all__ = [
     "METHODS",
+    "Method",
     "PrefitMask",
-    "RecordingCleaner",
+    "TestCurve",
+    "make_cleaner",
     "make_filter",
     "make_classifier",
+    "method_label",
 ]
 
-# name -> (phase-1 variant or None, start, query strategy)
+
+class Method(tuple):
+    """``(phase1, start, strategy, refit)``: the phase-1 variant (None: no
+    filter), the cleaner's ``start``, the query strategy and a forced
+    ``refit`` (None: the configuration's)."""
+
+    def __new__(cls, phase1, start, strategy, refit=None):
+        return super().__new__(cls, (phase1, start, strategy, refit))
+
+
 METHODS = {
-    "al_random": (None, "none", "random"),
-    "al_entropy": (None, "none", "entropy"),
-    "ce_al_random": (None, "noisy", "random"),
-    "ce_al_entropy": (None, "noisy", "entropy"),
-    "alc_coteaching": ("ct", "alc", "label_cleaning"),
-    "ct_entropy": ("ct", "filter", "entropy"),
-    "ct_vog_random": ("ct_vog", "filter", "random"),
-    "ct_vog_entropy": ("ct_vog", "filter", "entropy"),
-    "ct_vog_coreset": ("ct_vog", "filter", "coreset"),
-    "cq_entropy": ("cq", "filter", "entropy"),
-    "cq_vog_entropy": ("cq_vog", "filter", "entropy"),
+    "al_random": Method(None, "none", "random"),
+    "al_entropy": Method(None, "none", "entropy"),
+    # CE + AL (the paper's): the noisy-trained net trained on, each round, all
+    # data with the current labels, refit as the configuration says; the
+    # "finetune" / "retrain" variants force one way (duplicates are dropped).
+    "ce_al_random": Method(None, "noisy", "random"),
+    "ce_al_entropy": Method(None, "noisy", "entropy"),
+    "ce_al_finetune_entropy": Method(None, "noisy", "entropy", "finetune"),
+    "ce_al_retrain_entropy": Method(None, "noisy", "entropy", "scratch"),
+    "alc_coteaching": Method("ct", "alc", "label_cleaning_ambiguity"),
+    "cleanlab_entropy": Method("cleanlab", "filter", "entropy"),
+    "ct_entropy": Method("ct", "filter", "entropy"),
+    "ct_vog_random": Method("ct_vog", "filter", "random"),
+    "ct_vog_entropy": Method("ct_vog", "filter", "entropy"),
+    "ct_vog_coreset": Method("ct_vog", "filter", "coreset"),
+    "cq_entropy": Method("cq", "filter", "entropy"),
+    "cq_vog_entropy": Method("cq_vog", "filter", "entropy"),
 }
 
-LABELS = {
+_BASE_LABELS = {
     "al_random": "AL only (random)",
     "al_entropy": "AL only (entropy)",
-    "ce_al_random": "CE + AL (random)",
-    "ce_al_entropy": "CE + AL (entropy)",
-    "alc_coteaching": "ALC w/ CT (Bernhardt et al.)",
-    "ct_entropy": "CT + entropy",
-    "ct_vog_random": "CT-VOG + random",
-    "ct_vog_entropy": "CT-VOG + entropy",
-    "ct_vog_coreset": "CT-VOG + coreset",
-    "cq_entropy": "CT class-quota + entropy",
-    "cq_vog_entropy": "CT class-quota VOG + entropy",
+    "ce_al_finetune_entropy": "CE + AL, fine-tuned on all (entropy)",
+    "ce_al_retrain_entropy": "CE + AL, retrained on all (entropy)",
+    "alc_coteaching": "ALC w/ CT (Bernhardt et al. score)",
+    "cleanlab_entropy": "cleanlab prune_by_class + entropy",
+    "ct_entropy": "CT (m = 0) + entropy",
+    "cq_entropy": "CT class-quota (m = 0) + entropy",
 }
 
 FILTER_VARIANTS = {
@@ -51,6 +69,37 @@ FILTER_VARIANTS = {
     "cq": dict(mix_ratio=0.0, selection="class_quota"),
     "cq_vog": dict(selection="class_quota"),
 }
+
+
+def vog_name(config):
+    """``"CT-VOG (raw, m = 0.5)"``-style name of the VOG phase 1 of a config."""
+    kind = "class-normalised" if config.get("vog_normalize", "class") else "raw"
+    return f"VOG {kind}, m = {config.get('mix_ratio', 0.5):g}"
+
+
+def method_label(method, config):
+    """Display name saying which VOG (raw / class-normalised) and which m."""
+    if method in _BASE_LABELS:
+        return _BASE_LABELS[method]
+    if method.startswith("ce_al_"):
+        how = "fine-tuned" if config.get("refit") == "finetune" else "retrained"
+        return f"CE + AL, {how} on all ({method.rsplit('_', 1)[1]})"
+    phase1, _, strategy, _ = METHODS[method]
+    family = "CT class-quota" if phase1.startswith("cq") else "CT"
+    return f"{family} ({vog_name(config)}) + {strategy}"
+
+
+def duplicate_methods(methods, config):
+    """Methods identical to another requested one under ``config`` (dropped,
+    not run): VOG at m = 0 is plain Co-teaching; CE + AL forced to the refit
+    the configuration uses anyway is CE + AL."""
+    same = {}
+    forced = "ce_al_finetune_entropy" if config.get("refit") == "finetune" else None
+    forced = forced or "ce_al_retrain_entropy"
+    same[forced] = "ce_al_entropy"
+    if float(config.get("mix_ratio", 0.5)) == 0.0:
+        same.update(ct_vog_entropy="ct_entropy", cq_vog_entropy="cq_entropy")
+    return {m: same[m] for m in methods if m in same and same[m] in methods}
 
 
 def _net_params(config, seed):
@@ -66,11 +115,15 @@ def _net_params(config, seed):
     )
 
 
-def make_filter(config, variant, seed, noise_rate):
-    """A :class:`NoisyLabelFilter` for a phase-1 variant of the configuration."""
+def make_filter(config, variant, seed, noise_rate, *, epochs=None, forget_rate=None):
+    """A :class:`NoisyLabelFilter` for a phase-1 variant of the configuration.
+
+    ``forget_rate`` in the config: ``"true"`` (the injected rate, an upper
+    reference), ``"auto"`` (the filter's own estimate) or a number.
+    """
     params = dict(
         _net_params(config, seed),
-        max_epochs=config.get("epochs", 30),
+        max_epochs=epochs or config.get("epochs", 30),
         num_gradual=config.get("num_gradual", 10),
         vog_window=config.get("vog_window", 5),
         mix_ratio=config.get("mix_ratio", 0.5),
@@ -79,7 +132,44 @@ def make_filter(config, variant, seed, noise_rate):
     params.update(FILTER_VARIANTS[variant])
     rate = config.get("forget_rate", "true")
     params["forget_rate"] = noise_rate if rate == "true" else rate
+    if forget_rate is not None:
+        params["forget_rate"] = forget_rate
     return NoisyLabelFilter(**params)
+
+
+def warm_start(filt):
+    """A ``module`` for the next :class:`NoisyLabelFilter` fit that starts from
+    ``filt``'s two trained networks (a copy of each, in turn), so that fit
+    fine-tunes Co-teaching instead of training it from scratch."""
+    bodies = [copy.deepcopy(net.body).cpu() for net in filt.net_.ensemble()]
+    built = []
+
+    def trained_network(**kwargs):
+        body = copy.deepcopy(bodies[len(built) % len(bodies)])
+        built.append(body)
+        return body
+
+    return trained_network
+
+
+def make_finetune_filter(config, seed, previous, forget_rate):
+    """Co-teaching fine-tuned from ``previous`` for ``refit_epochs`` epochs at
+    the classifier's fine-tune learning rate (lr / 10, constant) and a constant
+    forget rate: the training budget every method gets per round."""
+    filt = make_filter(
+        config,
+        "ct",
+        seed,
+        forget_rate,
+        epochs=config.get("refit_epochs", 5),
+        forget_rate=forget_rate,
+    )
+    return filt.set_params(
+        module=warm_start(previous),
+        lr=config.get("lr", 0.05) / 10,
+        lr_schedule=None,
+        num_gradual=0,
+    )
 
 
 def make_classifier(config, seed, epochs=None):
@@ -117,32 +207,25 @@ def evaluate(classifier, X_test, y_test, classes):
     }
 
 
-class RecordingCleaner(ActiveLabelCleaner):
-    """:class:`ActiveLabelCleaner` that also scores the classifier on a held-out
-    test set after phase 1 and after every round (for curves, never for
-    decisions)."""
+class TestCurve:
+    """``on_round_end`` callback: test macro-F1 of the cleaner's classifier after
+    round 0 and after every round (for curves, never for decisions)."""
 
-    def __init__(self, test_data=None, **kwargs):
-        super().__init__(**kwargs)
-        self.test_data = test_data
+    __test__ = False  # not a pytest class
 
-    def _record_test(self):
-        if self.test_data is None or self.classifier_ is None:
+    def __init__(self, X_test, y_test, classes):
+        self.X_test, self.y_test, self.classes = X_test, y_test, classes
+        self.rows, self._t0 = [], time.perf_counter()
+
+    def __call__(self, cleaner, record=None):
+        if cleaner.classifier_ is None:  # AL only before its first answers
             return
-        X_test, y_test = self.test_data
-        row = evaluate(self.classifier_, X_test, y_test, self.classes_)
-        row["labels_used"] = int(self.budget_used_)
-        self.test_curve_.append(row)
+        row = evaluate(cleaner.classifier_, self.X_test, self.y_test, self.classes)
+        row["labels_used"] = int(cleaner.budget_used_)
+        row["wall_s"] = time.perf_counter() - self._t0
+        self.rows.append(row)
 
-    def _start_campaign(self, *args, **kwargs):
-        self.test_curve_ = []
-        super()._start_campaign(*args, **kwargs)
-        self._record_test()
 
-    def _finish_round(self, *args, **kwargs):
-        super()._finish_round(*args, **kwargs)
-        self._record_test()
-
-    @classmethod
-    def _get_param_names(cls):
-        return sorted(set(ActiveLabelCleaner._get_param_names()) | {"test_data"})
+def make_cleaner(curve, **params):
+    """An :class:`ActiveLabelCleaner` that reports to ``curve`` every round."""
+    return ActiveLabelCleaner(on_round_end=curve, **params)

@@ -7,73 +7,116 @@ from pathlib import Path
 
 import numpy as np
 
-from noisyactive.experiments._methods import LABELS
+from noisyactive.experiments._methods import method_label, vog_name
 
-__all__ = ["summarize", "format_curve_table", "format_selection_table", "write_report"]
+__all__ = [
+    "format_curve_table",
+    "format_selection_table",
+    "mean_std",
+    "reaches",
+    "summarize",
+    "write_report",
+]
 
 
-VARIANT_NAMES = {
-    "ct": "Co-teaching (m = 0)",
-    "ct_vog": "Co-teaching + VOG",
-    "cq": "class quota (m = 0)",
-    "cq_vog": "class quota + VOG",
-}
+def variant_names(config):
+    """Display names of the phase-1 variants, saying which VOG and which m."""
+    vog = vog_name(config or {})
+    return {
+        "ct": "Co-teaching (m = 0)",
+        "ct_vog": f"Co-teaching + {vog}",
+        "cq": "class quota (m = 0)",
+        "cq_vog": f"class quota + {vog}",
+        "cleanlab": "cleanlab prune_by_class (cross-validated)",
+    }
 
 
-def _mean_std(values):
+_ORDER = ["ct", "ct_vog", "cq", "cq_vog", "cleanlab"]
+
+
+def mean_std(values):
+    """``(mean, sample std (ddof=1), n)`` of the finite values; std is NaN for
+    fewer than two."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if v.size == 0:
-        return float("nan"), float("nan")
-    return float(v.mean()), float(v.std())
+        return float("nan"), float("nan"), 0
+    std = float(v.std(ddof=1)) if v.size > 1 else float("nan")
+    return float(v.mean()), std, int(v.size)
+
+
+def reaches(rounds, reference):
+    """Labels at the first round whose mean - std clears the clean-label mean
+    (None: not reached; one seed cannot clear it)."""
+    for row in rounds:
+        mean, std, n = row["macro_f1"]
+        if n > 1 and math.isfinite(std) and mean - std >= reference:
+            return row["labels_used"]
+    return None
 
 
 def summarize(results):
-    """Aggregate per-seed results: mean and std per method and round."""
+    """Aggregate per-seed results: mean, sample std and n per method and round."""
+    config = results[0].get("config", {})
     methods = list(results[0]["methods"])
-    ref = _mean_std([r["reference"]["macro_f1"] for r in results])
-    summary = {"reference": ref, "methods": {}, "selection": {}}
+    ref = mean_std([r["reference"]["macro_f1"] for r in results])
+    summary = {
+        "n_seeds": len(results),
+        "seeds": [r.get("seed") for r in results],
+        "reference": ref,
+        "methods": {},
+        "selection": {},
+        "labels": {m: method_label(m, config) for m in methods},
+        "variant_names": variant_names(config),
+    }
     for m in methods:
-        curves = [r["methods"][m]["curve"] for r in results]
+        curves = [r["methods"][m]["curve"] for r in results if m in r["methods"]]
         n = min(len(c) for c in curves)
         rounds = []
         for i in range(n):
-            f1 = _mean_std([c[i]["macro_f1"] for c in curves])
-            used = _mean_std([c[i]["labels_used"] for c in curves])
-            rounds.append({"labels_used": used[0], "macro_f1": f1})
-        reached = None
-        for row in rounds:
-            if row["macro_f1"][0] >= ref[0]:
-                reached = row["labels_used"]
-                break
-        wall = _mean_std([r["methods"][m]["wall_s"] for r in results])
+            f1 = mean_std([c[i]["macro_f1"] for c in curves])
+            used = mean_std([c[i]["labels_used"] for c in curves])
+            wall = mean_std([c[i].get("wall_s", float("nan")) for c in curves])
+            rounds.append({"labels_used": used[0], "macro_f1": f1, "wall_s": wall})
         summary["methods"][m] = {
             "rounds": rounds,
-            "reaches_reference_at": reached,
-            "wall_s": wall,
+            "reaches_reference_at": reaches(rounds, ref[0]),
+            "wall_s": mean_std([r["methods"][m]["wall_s"] for r in results]),
         }
     for variant in results[0]["selection"]:
         sel = [r["selection"][variant] for r in results]
         summary["selection"][variant] = {
-            "precision": _mean_std([s["precision"] for s in sel]),
-            "n_kept": _mean_std([s["n_kept"] for s in sel]),
-            "recall_clean": _mean_std([s["recall_clean"] for s in sel]),
+            "precision": mean_std([s["precision"] for s in sel]),
+            "n_kept": mean_std([s["n_kept"] for s in sel]),
+            "recall_clean": mean_std([s["recall_clean"] for s in sel]),
             "recall_per_class": [
-                _mean_std([s["recall_per_class"][c] for s in sel])
+                mean_std([s["recall_per_class"][c] for s in sel])
                 for c in range(len(sel[0]["recall_per_class"]))
             ],
-            "filter_test_f1": _mean_std([s["filter_test"]["macro_f1"] for s in sel]),
-            "forget_rate": _mean_std([s["forget_rate"] for s in sel]),
-            "wall_s": _mean_std([s["wall_s"] for s in sel]),
+            "filter_test_f1": mean_std(
+                [s.get("filter_test", {}).get("macro_f1", float("nan")) for s in sel]
+            ),
+            "forget_rate": mean_std([s.get("forget_rate", float("nan")) for s in sel]),
+            "wall_s": mean_std([s["wall_s"] for s in sel]),
         }
     return summary
 
 
 def _fmt(ms, digits=3):
-    mean, std = ms
+    """``mean ± std (n = k)``; one value prints no ±."""
+    mean, std, n = ms
     if not math.isfinite(mean):
         return "–"
+    if n < 2 or not math.isfinite(std):
+        return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _n_note(summary):
+    n = summary.get("n_seeds", 1)
+    if n < 2:
+        return "One seed: no spread is shown (it needs several seeds)."
+    return f"± is the sample standard deviation (ddof = 1) over n = {n} seeds."
 
 
 def format_curve_table(summary):
@@ -82,7 +125,8 @@ def format_curve_table(summary):
     if not methods:
         return "(phase 1 only: no relabeling rounds were run)"
     n = max(len(summary["methods"][m]["rounds"]) for m in methods)
-    head = "| labels relabeled | " + " | ".join(LABELS.get(m, m) for m in methods)
+    labels = summary.get("labels", {})
+    head = "| labels relabeled | " + " | ".join(labels.get(m, m) for m in methods)
     lines = [head + " |", "|" + "---|" * (len(methods) + 1)]
     for i in range(n):
         cells, used = [], None
@@ -100,24 +144,27 @@ def format_curve_table(summary):
     for m in methods:
         at = summary["methods"][m]["reaches_reference_at"]
         reach.append("not reached" if at is None else f"{at:.0f}")
-    lines.append("| reaches clean-label F1 at | " + " | ".join(reach) + " |")
+    lines.append(
+        "| reaches clean-label F1 (mean − std) at | " + " | ".join(reach) + " |"
+    )
     lines.append(
         f"\nClean-label reference (same classifier on true labels): test macro-F1 "
-        f"{_fmt(summary['reference'])}."
+        f"{_fmt(summary['reference'])}. Test macro-F1 at the best-validation epoch "
+        f"of every training. {_n_note(summary)}"
     )
     return "\n".join(lines)
 
 
 def format_selection_table(summary, classes, rare=None):
     """Markdown table: phase-1 selection precision and per-class clean recall."""
-    names = VARIANT_NAMES
+    names = summary.get("variant_names") or variant_names({})
     cols = list(classes) if rare is None else list(rare)
     idx = [list(classes).index(c) for c in cols]
     head = "| phase 1 | kept | precision | clean recall | " + " | ".join(
         f"recall {c}" for c in cols
     )
     lines = [head + " | filter test F1 |", "|" + "---|" * (len(cols) + 5)]
-    ordered = sorted(summary["selection"], key=lambda v: list(VARIANT_NAMES).index(v))
+    ordered = sorted(summary["selection"], key=_ORDER.index)
     for variant in ordered:
         s = summary["selection"][variant]
         cells = [_fmt(s["recall_per_class"][i], 2) for i in idx]
@@ -127,6 +174,7 @@ def format_selection_table(summary, classes, rare=None):
             + " | ".join(cells)
             + f" | {_fmt(s['filter_test_f1'])} |"
         )
+    lines.append(f"\n{_n_note(summary)}")
     return "\n".join(lines)
 
 
@@ -141,8 +189,10 @@ def plot_curves(summary, path, title):
         x = [r["labels_used"] for r in info["rounds"]]
         y = np.array([r["macro_f1"][0] for r in info["rounds"]])
         s = np.array([r["macro_f1"][1] for r in info["rounds"]])
-        line = ax.plot(x, y, marker="o", ms=3, label=LABELS.get(m, m))[0]
-        ax.fill_between(x, y - s, y + s, color=line.get_color(), alpha=0.12)
+        label = summary.get("labels", {}).get(m, m)
+        line = ax.plot(x, y, marker="o", ms=3, label=label)[0]
+        if np.isfinite(s).all():  # a band needs several seeds
+            ax.fill_between(x, y - s, y + s, color=line.get_color(), alpha=0.12)
     ref = summary["reference"][0]
     ax.axhline(ref, color="k", ls="--", lw=1, label=f"clean labels ({ref:.3f})")
     ax.set_xlabel("labels relabeled by the oracle")
@@ -161,15 +211,16 @@ def plot_selection(summary, classes, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    variants = sorted(summary["selection"], key=lambda v: list(VARIANT_NAMES).index(v))
+    variants = sorted(summary["selection"], key=_ORDER.index)
+    names = summary.get("variant_names") or variant_names({})
     k = len(classes)
     width = 0.8 / len(variants)
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * k + 2), 4.2))
     for i, v in enumerate(variants):
         s = summary["selection"][v]
         mean = [r[0] for r in s["recall_per_class"]]
-        std = [r[1] for r in s["recall_per_class"]]
-        label = f"{VARIANT_NAMES.get(v, v)} (precision {s['precision'][0]:.2f})"
+        std = np.nan_to_num([r[1] for r in s["recall_per_class"]])
+        label = f"{names.get(v, v)} (precision {s['precision'][0]:.2f})"
         ax.bar(np.arange(k) + i * width, mean, width, yerr=std, label=label, capsize=2)
     ax.set_xticks(np.arange(k) + width * (len(variants) - 1) / 2)
     ax.set_xticklabels([str(c) for c in classes])

@@ -1,7 +1,10 @@
 """Running the paper's experiment protocol on one dataset and seed."""
 
+import json
+import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import sklearn
@@ -9,27 +12,33 @@ import torch
 
 from noisyactive._version import __version__
 from noisyactive.active import SimulatedOracle
+from noisyactive.active._state import refine_noise_rates, resolve_batch_size
 from noisyactive.experiments._data import load_experiment_data
 from noisyactive.experiments._methods import (
     METHODS,
     PrefitMask,
-    RecordingCleaner,
+    TestCurve,
+    duplicate_methods,
     evaluate,
     make_classifier,
+    make_cleaner,
     make_filter,
+    make_finetune_filter,
 )
 from noisyactive.query import get_query_strategy
 
-__all__ = ["run_experiment", "selection_stats", "environment"]
+__all__ = ["run_experiment", "selection_stats", "environment", "round_budget"]
 
 
 def environment():
-    """Versions, device and machine, recorded with every result."""
+    """Versions, device, machine and its load: the one record every benchmark
+    result carries."""
     import skorch
 
     device = "cpu"
     if torch.cuda.is_available():
         device = torch.cuda.get_device_name(0)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return {
         "noisyactive": __version__,
         "torch": torch.__version__,
@@ -39,8 +48,18 @@ def environment():
         "python": platform.python_version(),
         "device": device,
         "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m": round(load[0], 2),
         "machine": platform.machine(),
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def round_budget(budget, n_train):
+    """Labels per round exactly as :class:`ActiveLabelCleaner` (and so
+    ``noisyactive run``) rounds ``batch_size``: an int as given, a share
+    rounded up."""
+    return resolve_batch_size(budget, n_train)
 
 
 def selection_stats(clean_mask, y_noisy, y_true, classes):
@@ -67,26 +86,42 @@ def selection_stats(clean_mask, y_noisy, y_true, classes):
     }
 
 
-def _run_alc(config, data, seed, noise_rate, budget, n_rounds):
-    """ALC with Co-teaching (Bernhardt et al. 2022, adapted as in the paper):
-    Co-teaching retrained every round on all samples with their current labels,
-    relabeled ones included; samples ranked by the label-cleaning score."""
-    strategy = get_query_strategy("label_cleaning")
+def _fit_filter(filt, data, labels):
+    return filt.fit(data.X_train, labels, X_val=data.X_val, y_val=data.y_val)
+
+
+def _run_alc(config, data, seed, first, budget, n_rounds):
+    """ALC with Co-teaching (Bernhardt et al. 2022, as the paper adapts it).
+
+    Round 0 is phase 1's Co-teaching (``first``). Each round ranks the samples
+    not yet relabeled by Bernhardt et al.'s score (cross-entropy with the
+    current label minus the ambiguity term, ``"label_cleaning_ambiguity"``),
+    takes the oracle's answers, lowers the forget rate to the share of labels
+    still wrong (the noise rate of the original labels as the cleaner refines
+    it from the answers, :func:`~noisyactive.active._state.refine_noise_rates`
+    with phase 1's rate as the prior, minus the labels changed so far) and
+    trains Co-teaching on all samples with their
+    current labels for the same epochs as every method: with ``refit=
+    "finetune"`` it fine-tunes the previous round's two networks for
+    ``refit_epochs``, with ``"scratch"`` it trains anew for ``epochs``.
+    """
+    strategy = get_query_strategy("label_cleaning_ambiguity")
     labels = data.y_train.copy()
     relabeled = np.zeros(len(labels), dtype=bool)
-    cfg = dict(config, epochs=config.get("alc_epochs", config.get("epochs", 30)))
+    rate0, changed, used = float(first.forget_rate_), 0, 0
+    classes = np.asarray(data.classes)
+    y_enc = np.searchsorted(classes, data.y_train)
+    true_enc, k = np.searchsorted(classes, data.y_train_true), len(classes)
     rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
 
-    def fit_and_score(used):
-        filt = make_filter(cfg, "ct", seed, noise_rate)
-        filt.fit(data.X_train, labels, X_val=data.X_val, y_val=data.y_val)
+    def record(filt, rate):
         row = evaluate(filt, data.X_test, data.y_test, data.classes)
-        row["labels_used"] = used
+        row.update(labels_used=used, forget_rate=rate, wall_s=time.perf_counter() - t0)
         curve.append(row)
-        return filt
 
-    curve, used = [], 0
-    filt = fit_and_score(used)
+    curve, filt = [], first
+    record(filt, rate0)
     for _ in range(n_rounds):
         candidates = np.flatnonzero(~relabeled)
         n = min(budget, candidates.size)
@@ -101,22 +136,100 @@ def _run_alc(config, data, seed, noise_rate, budget, n_rounds):
             labeled_mask=relabeled,
             random_state=int(rng.integers(2**31 - 1)),
         )
+        changed += int((labels[idx] != data.y_train_true[idx]).sum())
         labels[idx] = data.y_train_true[idx]
         relabeled[idx] = True
         used += idx.size
-        filt = fit_and_score(used)
+        answered = np.flatnonzero(relabeled)
+        original, _ = refine_noise_rates(
+            y_enc, answered, true_enc[answered], first.clean_mask_, k, prior=rate0
+        )
+        rate = max(0.0, original - changed / len(labels))
+        if config.get("refit", "scratch") == "finetune":
+            nxt = make_finetune_filter(config, seed, filt, rate)
+        else:
+            nxt = make_filter(config, "ct", seed, rate, forget_rate=rate)
+        filt = _fit_filter(nxt, data, labels)
+        record(filt, rate)
     return curve
 
 
-def run_experiment(config, *, seed=0, methods=None, log=print):
-    """All requested methods on one seed; returns a JSON-ready dict."""
+def cleanlab_mask(config, data, seed):
+    """cleanlab's ``find_label_issues(filter_by="prune_by_class")`` on
+    out-of-sample probabilities from cross-validating the phase-1 network."""
+    from cleanlab.filter import find_label_issues
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    cv = StratifiedKFold(
+        config.get("cleanlab_folds", 3), shuffle=True, random_state=seed
+    )
+    clf = make_classifier(config, seed, epochs=config.get("epochs", 30))
+    classes, y_enc = np.unique(data.y_train, return_inverse=True)
+    proba = cross_val_predict(clf, data.X_train, y_enc, cv=cv, method="predict_proba")
+    issues = find_label_issues(y_enc, proba, filter_by="prune_by_class")
+    return ~np.asarray(issues, dtype=bool)
+
+
+def _phase1(config, data, seed, variant, noise_rate):
+    t = time.perf_counter()
+    if variant == "cleanlab":
+        mask, filt = cleanlab_mask(config, data, seed), None
+    else:
+        filt = _fit_filter(
+            make_filter(config, variant, seed, noise_rate), data, data.y_train
+        )
+        mask = filt.clean_mask_
+    stats = selection_stats(mask, data.y_train, data.y_train_true, data.classes)
+    stats["wall_s"] = time.perf_counter() - t
+    if filt is not None:
+        stats.update(
+            forget_rate=filt.forget_rate_,
+            forget_rate_source=str(config.get("forget_rate", "true")),
+            filter_test=evaluate(filt, data.X_test, data.y_test, data.classes),
+            params={
+                k: repr(v) for k, v in filt.get_params().items() if k != "optimizer"
+            },
+        )
+    return stats, mask, filt
+
+
+class _Partial:
+    """Per-method results of one seed written to a JSON file as they finish, so
+    an interrupted seed resumes after its last finished method."""
+
+    def __init__(self, path):
+        self.path = None if path is None else Path(path)
+        self.done = {}
+        if self.path is not None and self.path.is_file():
+            self.done = json.loads(self.path.read_text())
+
+    def get(self, key):
+        return self.done.get(key)
+
+    def put(self, key, value):
+        self.done[key] = value
+        if self.path is not None:
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.done, default=str))
+            os.replace(tmp, self.path)
+
+
+def run_experiment(
+    config, *, seed=0, methods=None, log=print, phase1=True, partial=None
+):
+    """All requested methods on one seed; returns a JSON-ready dict.
+
+    ``phase1=True`` also fits the Co-teaching variants of the Table-1
+    comparison (with and without VOG) when no method needs them;
+    ``partial`` is a JSON file where finished parts are kept (resume).
+    """
     t_start = time.perf_counter()
-    if methods is None:
-        methods = config.get("methods", list(METHODS))
-    methods = list(methods)  # [] runs phase 1 only (the selection table)
+    methods = list(config.get("methods", list(METHODS)) if methods is None else methods)
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         raise ValueError(f"Unknown methods {unknown}; known: {sorted(METHODS)}.")
+    dropped = duplicate_methods(methods, config)
+    methods = [m for m in methods if m not in dropped]
     data = load_experiment_data(config, seed)
     if data.y_train_true is None:
         raise ValueError(
@@ -125,8 +238,8 @@ def run_experiment(config, *, seed=0, methods=None, log=print):
         )
     noise_rate = float(config.get("noise_rate", 0.4))
     n_rounds = int(config.get("n_rounds", 8))
-    budget = config.get("budget_per_round", 0.028)
-    a = int(round(budget * len(data.y_train))) if budget < 1 else int(budget)
+    a = round_budget(config.get("budget_per_round", 0.028), len(data.y_train))
+    done = _Partial(partial)
     out = {
         "seed": seed,
         "config": config,
@@ -138,73 +251,83 @@ def run_experiment(config, *, seed=0, methods=None, log=print):
         ],
         "realised_noise_rate": float(np.mean(data.y_train != data.y_train_true)),
         "budget_per_round": a,
+        "duplicates_dropped": dropped,
         "methods": {},
         "selection": {},
     }
 
-    t = time.perf_counter()
-    ref = make_classifier(config, seed).fit(
-        data.X_train, data.y_train_true, X_val=data.X_val, y_val=data.y_val
-    )
-    out["reference"] = dict(
-        evaluate(ref, data.X_test, data.y_test, data.classes),
-        wall_s=time.perf_counter() - t,
-    )
+    out["reference"] = done.get("reference")
+    if out["reference"] is None:
+        t = time.perf_counter()
+        ref = make_classifier(config, seed).fit(
+            data.X_train, data.y_train_true, X_val=data.X_val, y_val=data.y_val
+        )
+        out["reference"] = dict(
+            evaluate(ref, data.X_test, data.y_test, data.classes),
+            wall_s=time.perf_counter() - t,
+            best_epoch=ref.best_epoch_,
+        )
+        done.put("reference", out["reference"])
     log(f"clean-label reference: test macro-F1 {out['reference']['macro_f1']:.3f}")
 
     variants = {METHODS[m][0] for m in methods} - {None}
-    variants |= {"ct", "ct_vog"}  # the Table-1 comparison is always reported
-    if config.get("class_quota") or any(m.startswith("cq") for m in methods):
-        variants |= {"cq", "cq_vog"}
-    masks = {}
+    if phase1:
+        variants |= {"ct", "ct_vog"}  # the Table-1 comparison
+    masks, filters = {}, {}
     for variant in sorted(variants):
-        t = time.perf_counter()
-        filt = make_filter(config, variant, seed, noise_rate)
-        filt.fit(data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val)
-        stats = selection_stats(
-            filt.clean_mask_, data.y_train, data.y_train_true, data.classes
-        )
-        stats.update(
-            wall_s=time.perf_counter() - t,
-            forget_rate=filt.forget_rate_,
-            filter_test=evaluate(filt, data.X_test, data.y_test, data.classes),
-            params={k: v for k, v in filt.get_params().items() if k != "optimizer"},
-        )
-        stats["params"] = {k: repr(v) for k, v in stats["params"].items()}
-        out["selection"][variant] = stats
-        masks[variant] = filt.clean_mask_
+        saved = done.get(f"phase1/{variant}")
+        alc_needs_it = variant == "ct" and "alc_coteaching" in methods
+        alc_needs_it = alc_needs_it and done.get("method/alc_coteaching") is None
+        if saved is not None and not alc_needs_it:
+            out["selection"][variant], masks[variant] = saved, np.array(saved["mask"])
+        else:
+            stats, mask, filters[variant] = _phase1(
+                config, data, seed, variant, noise_rate
+            )
+            stats["mask"] = np.asarray(mask, dtype=int).tolist()
+            out["selection"][variant], masks[variant] = stats, np.asarray(mask, bool)
+            done.put(f"phase1/{variant}", stats)
+        s = out["selection"][variant]
         log(
-            f"phase 1 [{variant}]: kept {stats['n_kept']}, precision "
-            f"{stats['precision']:.3f}, {stats['wall_s']:.0f}s"
+            f"phase 1 [{variant}]: kept {s['n_kept']}, precision "
+            f"{s['precision']:.3f}, {s['wall_s']:.0f}s"
         )
 
     for method in methods:
-        variant, start, strategy = METHODS[method]
+        saved = done.get(f"method/{method}")
+        if saved is not None:
+            out["methods"][method] = saved
+            continue
+        variant, start, strategy, refit = METHODS[method]
         t = time.perf_counter()
         if start == "alc":
-            curve = _run_alc(config, data, seed, noise_rate, a, n_rounds)
+            curve = _run_alc(config, data, seed, filters["ct"], a, n_rounds)
         else:
             classifier = make_classifier(config, seed)
-            cleaner = RecordingCleaner(
-                test_data=(data.X_test, data.y_test),
+            curve = TestCurve(data.X_test, data.y_test, data.classes)
+            cleaner = make_cleaner(
+                curve,
                 estimator=PrefitMask(masks.get(variant), classifier),
                 classifier=classifier,
                 query_strategy=strategy,
                 oracle=SimulatedOracle(data.y_train_true),
-                batch_size=a,
+                batch_size=config.get("budget_per_round", 0.028),
                 n_rounds=n_rounds,
-                refit=config.get("refit", "scratch"),
+                refit=refit or config.get("refit", "scratch"),
                 refit_epochs=config.get("refit_epochs", 5),
                 start=start,
                 random_state=seed,
             )
             cleaner.fit(data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val)
-            curve = cleaner.test_curve_
+            curve = curve.rows
         out["methods"][method] = {"curve": curve, "wall_s": time.perf_counter() - t}
+        done.put(f"method/{method}", out["methods"][method])
         last = curve[-1] if curve else {"macro_f1": float("nan"), "labels_used": 0}
         log(
             f"{method}: test macro-F1 {last['macro_f1']:.3f} after "
             f"{last['labels_used']} labels ({out['methods'][method]['wall_s']:.0f}s)"
         )
+    for stats in out["selection"].values():
+        stats.pop("mask", None)
     out["wall_s"] = time.perf_counter() - t_start
     return out

@@ -1,0 +1,112 @@
+"""The benchmark harness: ignored default output, resume, one budget rounding."""
+
+import json
+import runpy
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from noisyactive.active import ActiveLabelCleaner, SimulatedOracle
+from noisyactive.experiments._run import round_budget
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNNER = runpy.run_path(str(ROOT / "benchmarks" / "run_benchmark.py"))
+
+
+def test_default_output_folder_is_ignored_by_git():
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    probe = RUNNER["DEFAULT_OUT"] / "digits_smoke.jsonl"
+    rel = probe.relative_to(ROOT)
+    res = subprocess.run(
+        ["git", "check-ignore", "-q", str(rel)], cwd=ROOT, capture_output=True
+    )
+    assert res.returncode == 0, f"{rel} would be an untracked file"
+    assert not rel.parts[:2] == ("benchmarks", "results")
+
+
+@pytest.mark.parametrize("budget, n", [(15, 441), (0.028, 17731), (0.022, 7011)])
+def test_runner_rounds_the_budget_as_the_cleaner(budget, n):
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(n, 2)), np.arange(n) % 2
+    cleaner = ActiveLabelCleaner(
+        estimator=LogisticRegression(),
+        classifier=LogisticRegression(),
+        oracle=SimulatedOracle(y),
+        query_strategy="random",
+        start="noisy",
+        batch_size=budget,
+        n_rounds=1,
+        random_state=0,
+    ).fit(X, y)
+    assert round_budget(budget, n) == cleaner.budget_used_
+
+
+def test_runner_resumes_finished_seeds(tmp_path, capsys):
+    args = [
+        "--config", "digits", "--smoke", "--out", str(tmp_path),
+        "--methods", "al_entropy", "--set", "n_rounds=1",
+    ]  # fmt: skip
+    assert RUNNER["main"](args) == 0
+    jsonl = tmp_path / "digits_smoke.jsonl"
+    assert len(jsonl.read_text().splitlines()) == 1
+    capsys.readouterr()
+    assert RUNNER["main"](args) == 0
+    assert "seed 0 already in" in capsys.readouterr().out
+    assert len(jsonl.read_text().splitlines()) == 1  # not run again
+    run = json.loads(jsonl.read_text())
+    assert run["methods"]["al_entropy"]["curve"][-1]["labels_used"] == 15
+
+
+def test_unfinished_seed_resumes_from_its_partial_file(tmp_path):
+    from noisyactive.experiments import run_experiment
+
+    config = dict(
+        dataset="digits", epochs=2, classifier_epochs=2, num_gradual=1,
+        vog_window=2, budget_per_round=15, n_rounds=1, module="small_cnn",
+    )  # fmt: skip
+    partial = tmp_path / "seed0.json"
+    first = run_experiment(
+        config, seed=0, methods=["al_entropy"], phase1=False, partial=partial,
+        log=lambda m: None,
+    )  # fmt: skip
+    saved = json.loads(partial.read_text())
+    saved["method/al_entropy"]["curve"][0]["macro_f1"] = -1.0  # a marker
+    partial.write_text(json.dumps(saved))
+    again = run_experiment(
+        config, seed=0, methods=["al_entropy"], phase1=False, partial=partial,
+        log=lambda m: None,
+    )  # fmt: skip
+    assert again["methods"]["al_entropy"]["curve"][0]["macro_f1"] == -1.0
+    assert again["reference"] == first["reference"]
+
+
+def test_folder_with_a_separate_test_set_splits_train_and_validation(tmp_path):
+    from PIL import Image
+
+    from noisyactive.experiments import load_experiment_data
+
+    rng = np.random.default_rng(0)
+    for part, n in (("train", 40), ("test", 6)):
+        for label in ("a", "b"):
+            folder = tmp_path / part / label
+            folder.mkdir(parents=True)
+            for i in range(n):
+                pixels = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    config = dict(
+        dataset="folder", path=str(tmp_path / "train"),
+        test_path=str(tmp_path / "test"), split=[0.8, 0.2], image_size=8,
+        noise_rate=0.0, cache_dir=str(tmp_path / "cache"),
+    )  # fmt: skip
+    d = load_experiment_data(config, seed=0)
+    assert (len(d.y_train), len(d.y_val), len(d.y_test)) == (64, 16, 12)
+    assert sorted(d.y_test) == ["a"] * 6 + ["b"] * 6
+    with pytest.raises(ValueError, match="train, validation"):
+        load_experiment_data(dict(config, split=[0.7, 0.1, 0.2]), seed=0)

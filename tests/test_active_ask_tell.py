@@ -291,12 +291,13 @@ def test_session_stopped_before_the_refit_refits_at_the_next_query(tmp_path):
     np.testing.assert_array_equal(nxt, reference.queried_indices_[1])
 
 
-def test_recording_cleaner_of_the_experiments_still_records_every_round():
-    from noisyactive.experiments._methods import RecordingCleaner
+def test_experiments_test_curve_records_every_round_through_on_round_end():
+    from noisyactive.experiments._methods import TestCurve, make_cleaner
 
     X, y, y_noisy = _data()
-    cleaner = RecordingCleaner(
-        test_data=(X, y),
+    curve = TestCurve(X, y, np.unique(y))
+    make_cleaner(
+        curve,
         estimator=MaskFilter(),
         classifier=LogisticRegression(max_iter=300),
         oracle=lambda ids, Xs: y[ids],
@@ -304,7 +305,8 @@ def test_recording_cleaner_of_the_experiments_still_records_every_round():
         n_rounds=3,
         random_state=0,
     ).fit(X, y_noisy)
-    assert [r["labels_used"] for r in cleaner.test_curve_] == [0, 5, 10, 15]
+    assert [r["labels_used"] for r in curve.rows] == [0, 5, 10, 15]
+    assert all(0.0 <= r["macro_f1"] <= 1.0 for r in curve.rows)
 
 
 def test_journal_of_a_deleted_state_is_kept_aside_not_replayed(tmp_path):

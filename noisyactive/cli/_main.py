@@ -27,7 +27,8 @@ DEMO_CONFIG = {
     "vog_window": 3,
     "mix_ratio": 0.5,
     "vog_normalize": "class",
-    "forget_rate": "true",
+    # The filter's own noise-rate estimate, as a user without the truth gets.
+    "forget_rate": "auto",
     "batch_size": 64,
     "lr": 0.05,
     "budget_per_round": 15,

@@ -133,8 +133,12 @@ def experiment_section(name, runs):
                 summary["labels"][m] = "ALC w/ CT, old: -log p(y), retrained"
     seeds = ", ".join(str(r["seed"]) for r in runs)
     wall = np.mean([r["wall_s"] for r in runs])
+    estimated = cfg.get("forget_rate", "auto") == "auto"
+    heading = cfg.get("title", name)
+    if not estimated:
+        heading += " (true noise rate given: upper reference)"
     lines = [
-        f"## {cfg.get('title', name)}",
+        f"## {heading}",
         "",
         "Command: "
         + "; ".join(f"`{c}`" for c in dict.fromkeys(r.get("command", "") for r in runs))
@@ -147,7 +151,14 @@ def experiment_section(name, runs):
         f"{cfg.get('image_size', 8)} px, phase-1 epochs {cfg.get('epochs')}, "
         f"classifier epochs {cfg.get('classifier_epochs')}, refit "
         f"{cfg.get('refit')}; mean wall time per seed {wall / 60:.1f} min.  ",
-        f"Environment: {_env_line(runs[0]['environment'])}.",
+        f"Environment: {_env_line(runs[0]['environment'])}.  ",
+        (
+            'Forget rate: the filter\'s own estimate (`forget_rate="auto"`).'
+            if estimated
+            else "Forget rate: **the true noise rate, given to the filter** "
+            f"(`forget_rate={cfg.get('forget_rate')!r}`): an upper reference, "
+            "not what a user without the truth gets."
+        ),
         "",
         (
             "**Earlier protocol**: these runs predate the fair baselines (CE + AL "
@@ -251,7 +262,14 @@ def main(argv=None):
     global RESULTS
     RESULTS = Path(args.results) if args.results else RESULTS
     parts = [INTRO]
-    order = ["digits", "ham10000_p05", "ham10000_p04"]
+    order = [
+        "digits",
+        "digits_true_rate",
+        "ham10000_p05",
+        "ham10000_p05_true_rate",
+        "ham10000_p04",
+        "ham10000_p04_true_rate",
+    ]
     files = sorted(
         RESULTS.glob("*.jsonl"),
         key=lambda p: (order.index(p.stem) if p.stem in order else 99, p.stem),
@@ -260,6 +278,7 @@ def main(argv=None):
         if path.stem.endswith("_smoke"):
             continue
         runs = [json.loads(line) for line in path.read_text().splitlines() if line]
+        runs = [r for r in runs if "config" in r]  # experiment runs only
         if runs:
             parts.append(experiment_section(path.stem, runs))
     noise = RESULTS / "noise_rate.json"

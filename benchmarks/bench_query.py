@@ -15,7 +15,13 @@ Each case runs in its own spawned process so that one case's peak does not hide
 another's. Usage::
 
     python benchmarks/bench_query.py --out bench_query.json
+    python benchmarks/bench_query.py --threads 1 --cases \\
+        coreset_previous_k_center_float32 coreset_k_center_greedy_float32 \\
+        coreset_strategy_rank_float32
     python benchmarks/bench_query.py --smoke
+
+``coreset_previous_k_center_float32`` is the implementation before the lazy
+update, so old and new are measured side by side in one run.
 """
 
 import argparse
@@ -28,8 +34,13 @@ import statistics
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
+
+# Measure the checkout this script belongs to, not whichever noisyactive is
+# installed (spawned children run this module too, so they see the same path).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FULL = {
     "n_candidates": 20_000,
@@ -48,6 +59,7 @@ SMOKE = {
     "n_classes": 10,
 }
 CASES = [
+    "coreset_previous_k_center_float32",
     "coreset_k_center_greedy_float32",
     "coreset_k_center_greedy_float64",
     "coreset_strategy_rank_float32",
@@ -78,6 +90,38 @@ def _naive_k_center(points, centers, n):
     return np.array(picks)
 
 
+def _previous_k_center(points, centers, n, chunk_size=4096):
+    """The k-center greedy as shipped before the lazy update (kept to measure
+    against): blocked initial distances, then every candidate updated against
+    each pick with one matrix-vector product (reads all embeddings per pick)."""
+    best = np.full(points.shape[0], np.inf, dtype=points.dtype)
+    points_sq = np.einsum("ij,ij->i", points, points)
+    centers_sq = np.einsum("ij,ij->i", centers, centers)
+    for start in range(0, points.shape[0], chunk_size):
+        rows = slice(start, start + chunk_size)
+        block_best = best[rows]
+        for c_start in range(0, centers.shape[0], chunk_size):
+            cols = slice(c_start, c_start + chunk_size)
+            block = points[rows] @ centers[cols].T
+            block *= -2.0
+            block += centers_sq[cols]
+            np.minimum(block_best, block.min(axis=1), out=block_best)
+            del block
+        block_best += points_sq[rows]
+    min_sq = np.maximum(best, 0.0)
+    picks, dists = np.empty(n, dtype=np.intp), np.empty(n)
+    for step in range(n):
+        pick = int(np.argmax(min_sq))
+        picks[step], dists[step] = pick, np.sqrt(max(float(min_sq[pick]), 0.0))
+        new_sq = points @ points[pick]
+        new_sq *= -2.0
+        new_sq += points_sq
+        new_sq += points_sq[pick]
+        np.minimum(min_sq, new_sq, out=min_sq)
+        min_sq[pick] = -np.inf
+    return picks, dists
+
+
 class _ProbaEstimator:
     """predict_proba returns the rows of X: they hold precomputed probabilities."""
 
@@ -106,6 +150,8 @@ def _make_call(case, sizes, seed):
             return lambda: k_center_greedy(points, centers, k)
         if case == "coreset_naive_full_matrix_float32":
             return lambda: _naive_k_center(points, centers, k)
+        if case == "coreset_previous_k_center_float32":
+            return lambda: _previous_k_center(points, centers, k)
         X = np.concatenate([points, centers])
         labeled = np.zeros(m + c, dtype=bool)
         labeled[m:] = True
@@ -120,8 +166,13 @@ def _make_call(case, sizes, seed):
     return lambda: EntropySampling().rank(estimator, proba, candidates, k)
 
 
-def _measure(case, sizes, repeats, seed):
+def _measure(case, sizes, repeats, seed, threads=None):
     """Runs in a fresh child process; returns one result row."""
+    from threadpoolctl import threadpool_limits
+
+    if threads is not None:
+        # Kept for the life of the child process (it runs this one case).
+        threadpool_limits(limits=threads)
     call = _make_call(case, sizes, seed)
     rss_before = _maxrss_mib()
     walls, cpus = [], []
@@ -152,7 +203,10 @@ def _environment():
     import sklearn
     from threadpoolctl import threadpool_info
 
+    import noisyactive
+
     return {
+        "noisyactive": noisyactive.__file__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "sklearn": sklearn.__version__,
@@ -174,6 +228,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cases", nargs="+", choices=CASES, default=CASES)
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="BLAS/OpenMP threads per case (threadpoolctl); default: the library's",
+    )
+    parser.add_argument(
         "--in-process",
         action="store_true",
         help="run every case in this process (faster to start; maxrss deltas "
@@ -188,10 +248,11 @@ def main(argv=None):
     rows = []
     for case in args.cases:
         if args.in_process:
-            rows.append(_measure(case, sizes, repeats, args.seed))
+            rows.append(_measure(case, sizes, repeats, args.seed, args.threads))
             continue
         with multiprocessing.get_context("spawn").Pool(1) as pool:
-            rows.append(pool.apply(_measure, (case, sizes, repeats, args.seed)))
+            task = (case, sizes, repeats, args.seed, args.threads)
+            rows.append(pool.apply(_measure, task))
 
     header = (
         f"{'case':<36} {'wall s':>8} {'CPU s':>8} {'tracemalloc MiB':>16} "
@@ -224,6 +285,7 @@ def main(argv=None):
         "loadavg_after": list(os.getloadavg()),
         "smoke": args.smoke,
         "in_process": args.in_process,
+        "threads": args.threads,
         "sizes": sizes,
         "memory": {
             "tracemalloc_peak_mib": "peak bytes allocated during one call, inputs "

@@ -21,8 +21,9 @@ reported, because these machines are noisy.
    are recorded; the ratios use CPU seconds on the CPU, where other jobs share
    the cores, and wall seconds on CUDA (``--clock``). Also the VOG buffer's bytes
    per sample (float32 / float16) and the cost of its per-epoch VOG scores.
-2. **Time to a clean mask** and downstream quality: ``NoisyLabelFilter`` (CT and
-   CT+VOG) against cleanlab's ``CleanLearning`` (5-fold, the same module in
+2. **Time to a clean mask** and downstream quality (``bench_speed_cleanlab.py``):
+   ``NoisyLabelFilter`` (CT and CT+VOG) against cleanlab's ``CleanLearning``
+   (5-fold, the same module in
    ``NetClassifier``, the same epochs) on long-tailed noisy digits (p = 0.4):
    time to the mask, its precision, the recall of truly clean samples of the
    three rarest classes, and the test macro-F1 of a ``NetClassifier`` trained on
@@ -33,6 +34,10 @@ reported, because these machines are noisy.
    ceiling is 0.5x: two networks), from the epoch times of 1; and a bare
    two-network Co-teaching loop, which splits the ratio into what co-teaching
    costs in plain PyTorch and what noisyactive adds.
+
+Separate questions have their own scripts: ``bench_speed_coteaching.py`` (the
+filter's Co-teaching against a naive bare loop on real 32 px images, CPU) and
+``bench_speed_stem.py`` (which ResNet18 stem for small images on a CPU).
 
 Usage::
 
@@ -52,20 +57,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from cleanlab.classification import CleanLearning
 from skorch.callbacks import Callback
 from torch.func import grad, vmap
 
 from noisyactive import NetClassifier, NoisyLabelFilter
-from noisyactive.classifiers._base import _input_stats, resolve_device
-from noisyactive.classifiers._net import InputNorm
-from noisyactive.filtering import _filter as filter_module
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_speed_cleanlab import bench_clean_mask  # noqa: E402
+
+from noisyactive.base import input_stats, resolve_device
+from noisyactive.classifiers._arrays import InputNorm
 from noisyactive.filtering._coteaching import CoTeachingNet
 from noisyactive.filtering._vog import VOGBuffer, vog_gradients
 from noisyactive.nets import ResNet18, SmallCNN, capture_features, final_linear
@@ -207,29 +213,37 @@ class ReferenceVOGNet(CoTeachingNet):
     per epoch and network, which is not done here.
     """
 
-    def begin_training(self, X_t, y_t):
-        super().begin_training(X_t, y_t)
-        n, dev = X_t.shape[0], torch.device(self.device)
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        cfg, dev = self.coteaching, torch.device(self.device)
+        dtype = getattr(torch, cfg.vog_dtype)
         self.vog_ = [
             _SeparatePassBuffer(
-                n, layer.in_features + 1, self.vog_window, self.vog_dtype, dev
+                len(y), layer.in_features + 1, cfg.vog_window, dtype, dev
             )
             for layer in self.layers_
         ]
+        self.train_data_ = self.get_dataset(X, y)
 
-    def after_train_epoch(self):
-        X_t, y_t = self.data_
+    def on_epoch_end(self, net, **kwargs):
         self._set_training(False)
+        batches = self.get_iterator(self.train_data_, training=False)
         for module, layer, buf in zip(self.ensemble(), self.layers_, self.vog_):
             params = [p for p in module.parameters() if p.requires_grad]
-            for xb, yb, idx in self.batches(X_t, y_t, training=False):
+            for Xb, yb in batches:
                 with capture_features(layer) as store, self.autocast():
-                    logits = module(self.prepare_batch(xb, training=False))
+                    logits = module(self.prepare_batch(Xb["x"], training=False))
                 # autograd.grad leaves the .grad fields of training untouched.
                 torch.autograd.grad(F.cross_entropy(logits.float(), yb), params)
                 h = store["h"].detach().flatten(1)
-                buf.write_separate(idx, reference_vog_gradients(layer, h, yb))
-        super().after_train_epoch()
+                buf.write_separate(Xb["index"], reference_vog_gradients(layer, h, yb))
+        super().on_epoch_end(net, **kwargs)
+
+
+class ReferenceVOGFilter(NoisyLabelFilter):
+    """The filter with :class:`ReferenceVOGNet` inside (benchmark only)."""
+
+    _net_class = ReferenceVOGNet
 
 
 # --- variants ------------------------------------------------------------------------
@@ -244,7 +258,7 @@ def _build_network(module, X, n_classes, seed, device):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         body = _body(module, X.shape[1], n_classes)
-    return InputNorm(body, *_input_stats(X, "image")).to(device)
+    return InputNorm(body, *input_stats(X, "image")).to(device)
 
 
 def _fit_skorch_plain(setup, X, y, epochs, clock, device):
@@ -353,28 +367,12 @@ def run_variant(variant, setup, X, y, device, amp):
         est = NetClassifier(**kwargs).fit(X, y)
         return _epoch_times(est.history_), extra
     mix = 0.0 if variant == "ct" else 0.5
-    est = NoisyLabelFilter(mix_ratio=mix, **SELECTION, **kwargs)
-    patch = (
-        _patched(filter_module, "CoTeachingNet", ReferenceVOGNet)
-        if variant == "ct_vog_ref"
-        else contextlib.nullcontext()
-    )
-    with patch:
-        est.fit(X, y)
+    cls = ReferenceVOGFilter if variant == "ct_vog_ref" else NoisyLabelFilter
+    est = cls(mix_ratio=mix, **SELECTION, **kwargs).fit(X, y)
     extra["vog_used"] = list(est.history_[:, "vog_used"])
     extra["n_selected"] = list(est.history_[:, "n_selected"])
     extra["vog_buffer_nbytes"] = est.vog_buffer_nbytes_
     return _epoch_times(est.history_), extra
-
-
-@contextlib.contextmanager
-def _patched(obj, name, value):
-    old = getattr(obj, name)
-    setattr(obj, name, value)
-    try:
-        yield
-    finally:
-        setattr(obj, name, old)
 
 
 def vog_bytes_per_sample(setup, X, y, device):
@@ -531,129 +529,6 @@ def bench_epochs(setup, repeats, device, amp, clock, log):
 
 
 # --- section 2: time to a clean mask -------------------------------------------------
-def _mask_quality(mask, data, rare):
-    y, y_true = data.y_train, data.y_train_true
-    clean = y == y_true
-    rec = {}
-    for c in rare:
-        members = clean & (y_true == c)
-        rec[int(c)] = float((mask & members).sum() / max(members.sum(), 1))
-    return {
-        "n_kept": int(mask.sum()),
-        "precision": float(clean[mask].mean()) if mask.any() else 0.0,
-        "clean_recall": float((mask & clean).sum() / max(clean.sum(), 1)),
-        "rare_clean_recall": rec,
-    }
-
-
-def _clean_mask_methods(cfg, common):
-    return {
-        "filter_ct": lambda s: NoisyLabelFilter(random_state=s, **common),
-        "filter_ct_vog": lambda s: NoisyLabelFilter(
-            mix_ratio=0.5, vog_normalize="class", random_state=s, **common
-        ),
-        "cleanlab": lambda s: CleanLearning(
-            NetClassifier(random_state=s, **common), cv_n_folds=cfg["folds"], seed=s
-        ),
-    }
-
-
-def _find_mask(name, est, X, y):
-    if name == "cleanlab":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # cleanlab's advice on psutil etc.
-            return ~est.find_label_issues(X, y)["is_label_issue"].to_numpy()
-    return est.fit(X, y).clean_mask_
-
-
-def bench_clean_mask(cfg, device, clock, log):
-    """Section 2: NoisyLabelFilter vs cleanlab's CleanLearning on noisy digits."""
-    from sklearn.metrics import f1_score
-
-    from noisyactive.datasets import make_noisy_digits
-
-    common = dict(
-        module="small_cnn",
-        max_epochs=cfg["epochs"],
-        batch_size=64,
-        lr=0.05,
-        augment=False,  # flipped digits are other digits
-        device=device,
-    )
-    methods = _clean_mask_methods(cfg, common)
-    rows = []
-    for k, seed in enumerate(cfg["seeds"]):
-        data = make_noisy_digits(noise_rate=0.4, balanced_eval=True, random_state=seed)
-        X, y = data.X_train, data.y_train
-        rare = np.argsort(np.bincount(data.y_train_true, minlength=10), kind="stable")
-        rare = rare[:3]
-        masks = {
-            "all_noisy": np.ones(len(y), bool),
-            "true_clean": y == data.y_train_true,
-        }
-        times = {}
-        names = list(methods)
-        for name in names[k % 3 :] + names[: k % 3]:  # interleaved order
-            est = methods[name](seed)
-            t0 = read_clocks(device)
-            masks[name] = _find_mask(name, est, X, y)
-            t1 = read_clocks(device)
-            times[name] = {"mask_wall_s": t1[0] - t0[0], "mask_cpu_s": t1[1] - t0[1]}
-            if name != "cleanlab":
-                times[name]["forget_rate"] = est.forget_rate_
-        for name, mask in masks.items():
-            clf = NetClassifier(random_state=seed, **common).fit(X[mask], y[mask])
-            f1 = f1_score(data.y_test, clf.predict(data.X_test), average="macro")
-            row = {"seed": seed, "method": name, **times.get(name, {})}
-            row.update(_mask_quality(mask, data, rare), test_macro_f1=float(f1))
-            rows.append(row)
-            log(
-                f"  seed {seed} {name:<13} mask {row.get(f'mask_{clock}_s', 0):6.2f} "
-                f"{clock} s, kept {row['n_kept']:4d}, precision {row['precision']:.3f}"
-                f", macro-F1 {f1:.3f}, rare clean recall {row['rare_clean_recall']}"
-            )
-    summary = {}
-    for name in ["filter_ct", "filter_ct_vog", "cleanlab", "all_noisy", "true_clean"]:
-        sel = [r for r in rows if r["method"] == name]
-        f1s = [r["test_macro_f1"] for r in sel]
-        summary[name] = {
-            f"mask_{c}_s_median": _median([r.get(f"mask_{c}_s", 0.0) for r in sel])
-            for c in ("wall", "cpu")
-        }
-        summary[name].update(
-            precision_mean=float(np.mean([r["precision"] for r in sel])),
-            clean_recall_mean=float(np.mean([r["clean_recall"] for r in sel])),
-            rare_clean_recall_mean=float(
-                np.mean([np.mean(list(r["rare_clean_recall"].values())) for r in sel])
-            ),
-            test_macro_f1_mean=float(np.mean(f1s)),
-            test_macro_f1_std=float(np.std(f1s)),
-        )
-    ratios = {}
-    cl = summary["cleanlab"]
-    for name in ("filter_ct", "filter_ct_vog"):
-        for c in ("wall", "cpu"):
-            key = f"mask_{c}_s_median"
-            ratios[f"{name}_{c}_time_over_cleanlab"] = summary[name][key] / cl[key]
-        ratios[f"{name}_time_over_cleanlab"] = ratios[
-            f"{name}_{clock}_time_over_cleanlab"
-        ]
-        ratios[f"{name}_f1_minus_cleanlab"] = (
-            summary[name]["test_macro_f1_mean"] - cl["test_macro_f1_mean"]
-        )
-    return {
-        "data": "make_noisy_digits(noise_rate=0.4, balanced_eval=True): long-tailed "
-        "training split (imbalance 15, 438 images 1x8x8), balanced test split",
-        "settings": {**common, "cv_n_folds": cfg["folds"], "seeds": cfg["seeds"]},
-        "clock": clock,
-        "rare_classes": "the 3 classes with the fewest training samples, per seed",
-        "rows": rows,
-        "summary": summary,
-        "ratios": ratios,
-    }
-
-
-# --- section 3: query cost -----------------------------------------------------------
 def bench_query_cost(argv):
     """The rows of bench_query.py, run as its own command.
 

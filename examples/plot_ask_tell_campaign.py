@@ -79,7 +79,7 @@ def expert_fills_in(csv_in, csv_out):
         truth = data.y_train_true[int(row["index"])]
         row["label"] = "" if k == 0 else str(truth)
     with open(csv_out, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["index", "path", "label"])
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
 

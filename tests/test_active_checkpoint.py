@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from noisyactive.active import ActiveLabelCleaner, load_cleaner
-from noisyactive.active._checkpoint import read_state, write_state
+from noisyactive.active._files import read_state, write_state
 
 
 class FaultyOracle:
@@ -30,15 +30,26 @@ class FaultyOracle:
         return self.y_true[ids]
 
 
-_FIT_CALLS = {"n": 0, "fail_at": None}
+class FitCounter:
+    """Counts fits across the clones of one classifier (clone keeps it)."""
+
+    def __init__(self, fail_at=None):
+        self.n, self.fail_at = 0, fail_at
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 class FlakyLogisticRegression(LogisticRegression):
-    """Interrupted (KeyboardInterrupt) on the ``_FIT_CALLS['fail_at']``-th fit."""
+    """Interrupted (KeyboardInterrupt) on the ``counter.fail_at``-th fit."""
+
+    def __init__(self, counter=None, max_iter=300):
+        super().__init__(max_iter=max_iter)
+        self.counter = counter
 
     def fit(self, X, y, sample_weight=None):
-        _FIT_CALLS["n"] += 1
-        if _FIT_CALLS["n"] == _FIT_CALLS["fail_at"]:
+        self.counter.n += 1
+        if self.counter.n == self.counter.fail_at:
             raise KeyboardInterrupt
         return super().fit(X, y, sample_weight=sample_weight)
 
@@ -81,7 +92,7 @@ def test_resume_after_a_fault_in_round_3_asks_the_same_questions(
     assert "the 2 completed rounds (8 labels)" in "".join(info.value.__notes__)
     # Rounds 1-2 survive in the estimator and in the checkpoint.
     assert cleaner.n_rounds_ == 2 and cleaner.budget_used_ == 8
-    saved = load_cleaner(tmp_path)
+    saved = load_cleaner(tmp_path, trusted=("_stubs",))
     assert saved.n_rounds_ == 2 and saved.budget_used_ == 8
     for a, b in zip(saved.queried_indices_, reference.queried_indices_[:2]):
         np.testing.assert_array_equal(a, b)
@@ -104,21 +115,25 @@ def test_resume_after_a_fault_in_round_3_asks_the_same_questions(
 
 def test_answers_survive_an_interrupted_refit(tmp_path):
     X, y, y_noisy = _data()
-    params = dict(
-        classifier=FlakyLogisticRegression(max_iter=300), refit="scratch", n_rounds=3
-    )
-    _FIT_CALLS.update(n=0, fail_at=None)
-    reference = _cleaner(FaultyOracle(y), **params).fit(X, y_noisy)
-    _FIT_CALLS.update(n=0, fail_at=3)  # initial fit, round 1, then round 2's refit
+    params = dict(refit="scratch", n_rounds=3)
+    clf = FlakyLogisticRegression(FitCounter())
+    reference = _cleaner(FaultyOracle(y), classifier=clf, **params).fit(X, y_noisy)
+    assert clf.counter.n == 4  # initial fit and one refit per round: can fail
+    # Initial fit, round 1's refit, then round 2's refit is interrupted.
+    clf = FlakyLogisticRegression(FitCounter(fail_at=3))
     oracle = FaultyOracle(y)
     with pytest.raises(KeyboardInterrupt):
-        _cleaner(oracle, tmp_path, **params).fit(X, y_noisy)
-    assert len(oracle.calls) == 2
-    saved = load_cleaner(tmp_path)
+        _cleaner(oracle, tmp_path, classifier=clf, **params).fit(X, y_noisy)
+    assert len(oracle.calls) == 2 and clf.counter.n == 3
+    template = _cleaner(None, classifier=FlakyLogisticRegression(FitCounter()))
+    saved = load_cleaner(tmp_path, cleaner=template)
     assert saved.n_rounds_ == 2 and saved.budget_used_ == 8  # answers are safe
     resumed_oracle = FaultyOracle(y)
-    resumed = _cleaner(resumed_oracle, tmp_path, **params).fit(X, y_noisy)
-    assert len(resumed_oracle.calls) == 1
+    clf = FlakyLogisticRegression(FitCounter())
+    resumed = _cleaner(resumed_oracle, tmp_path, classifier=clf, **params)
+    resumed.fit(X, y_noisy)
+    assert len(resumed_oracle.calls) == 1  # round 3 only; round 2 not asked again
+    assert clf.counter.n == 2  # round 2's refit redone, then round 3's
     for a, b in zip(resumed.queried_indices_, reference.queried_indices_):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(resumed.labels_, reference.labels_)
@@ -128,13 +143,18 @@ def test_checkpoint_files_are_atomic_and_versioned(tmp_path):
     X, y, y_noisy = _data()
     _cleaner(FaultyOracle(y), tmp_path).fit(X, y_noisy)
     files = sorted(os.listdir(tmp_path))
-    assert files == ["classifier-00006.joblib", "estimator.joblib", "state.npz"]
+    assert files == [
+        "answers.jsonl",
+        "campaign.lock",
+        "classifier-00006.skops",
+        "state.npz",
+    ]
     header, arrays = read_state(tmp_path)
-    assert header["format_version"] == 1 and header["n_rounds_done"] == 5
+    assert header["format_version"] == 2 and header["n_rounds"] == 5
     header["format_version"] = 99
     write_state(tmp_path, header, arrays)
     with pytest.raises(ValueError, match="format version 99"):
-        load_cleaner(tmp_path)
+        load_cleaner(tmp_path, trusted=("_stubs",))
     with pytest.raises(FileNotFoundError, match="No ActiveLabelCleaner checkpoint"):
         load_cleaner(tmp_path / "missing")
 
@@ -150,6 +170,17 @@ def test_checkpoint_of_other_data_is_refused(tmp_path):
         _cleaner(FaultyOracle(y), tmp_path, start="noisy").fit(X, y_noisy)
 
 
+def test_equal_data_in_another_dtype_resumes(tmp_path):
+    X, y, y_noisy = _data()
+    X32 = X.astype(np.float32)
+    params = dict(classifier=LogisticRegression(max_iter=300))
+    _cleaner(FaultyOracle(y), tmp_path, n_rounds=1, **params).fit(X32, y_noisy)
+    oracle = FaultyOracle(y)
+    resumed = _cleaner(oracle, tmp_path, n_rounds=2, **params)
+    resumed.fit(X32.astype(np.float64), y_noisy)
+    assert resumed.n_rounds_ == 2 and len(oracle.calls) == 1  # resumed, not refused
+
+
 def test_ask_tell_asks_what_fit_would_ask(tmp_path):
     X, y, y_noisy = _data()
     reference = _cleaner(FaultyOracle(y), n_rounds=3).fit(X, y_noisy)
@@ -159,12 +190,12 @@ def test_ask_tell_asks_what_fit_would_ask(tmp_path):
         ask = cleaner.query(X)
         np.testing.assert_array_equal(cleaner.query(X), ask)  # still pending
         # A new session: everything comes back from the checkpoint.
-        cleaner = load_cleaner(tmp_path)
+        cleaner = load_cleaner(tmp_path, trusted=("_stubs",))
         np.testing.assert_array_equal(cleaner.pending_indices_, ask)
         np.testing.assert_array_equal(ask, reference.queried_indices_[round_])
         cleaner.teach(X, ask, y[ask])
     np.testing.assert_array_equal(cleaner.labels_, reference.labels_)
-    assert [h["source"] for h in cleaner.history_] == ["teach"] * 3
+    assert [h["source"] for h in cleaner.history_] == ["filter"] + ["teach"] * 3
     with pytest.raises(ValueError, match="budget of batch_size \\* n_rounds = 12"):
         cleaner.query(X)
     assert cleaner.set_params(n_rounds=4).query(X).size == 4
@@ -175,23 +206,47 @@ def test_teach_partial_answers_abstentions_and_errors(tmp_path):
     cleaner = _cleaner(None, tmp_path).fit(X, y_noisy)
     ask = cleaner.query(X, n=4)
     answers = y[ask].astype(object)
-    answers[0] = None
+    answers[0] = ""  # blank abstains
     cleaner.teach(X, ask[:3], answers[:3])
+    # Recorded at once (budget, labels), the round stays open until all answered.
     assert cleaner.budget_used_ == 2 and cleaner.abstained_mask_[ask[0]]
+    assert cleaner.n_rounds_ == 0
     np.testing.assert_array_equal(cleaner.pending_indices_, ask[3:])
+    np.testing.assert_array_equal(cleaner.query(X), ask[3:])
     log = cleaner.relabel_log_
     assert log["index"].tolist() == ask[1:3].tolist()
     assert np.isfinite(log["score"]).all()  # the strategy's scores are kept
-    with pytest.raises(ValueError, match="already in the clean part"):
+    with pytest.raises(ValueError, match="relabeled already"):
         cleaner.teach(X, ask[1:2], y[ask[1:2]])
-    with pytest.raises(ValueError, match=r"round 2 returned labels \[9\]"):
+    with pytest.raises(ValueError, match=r"round 1 returned labels \[9\]"):
         cleaner.teach(X, ask[3:], [9])
     with pytest.raises(ValueError, match="not the data this cleaner was fitted on"):
         cleaner.teach(X[::-1], ask[3:], y[ask[3:]])
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(
+        ValueError, match=r"in \[0, 100\) \(100 samples\); got \[1000\]"
+    ):
         cleaner.teach(X, [1000], [0])
-    with pytest.warns(UserWarning, match="only 18 labels of the budget"):
-        assert cleaner.query(X, n=50).size == 17  # 20 - 2 relabeled - 1 abstained
+    with pytest.raises(ValueError, match=r"duplicate indices \[5\]"):
+        cleaner.teach(X, [5, 5], [0, 0])
+    cleaner.teach(X, ask[3:], y[ask[3:]], finish=False)  # recorded, not applied
+    assert cleaner.n_rounds_ == 0 and cleaner.pending_indices_.size == 0
+    nxt = cleaner.query(X)  # applies the answered batch, then ranks the next
+    assert cleaner.n_rounds_ == 1 and cleaner.history_[-1]["n_returned"] == 3
+    assert not np.isin(nxt, ask).any()
+    with pytest.warns(UserWarning, match="only 17 labels of the budget"):
+        # 20 outside the clean part - 3 relabeled - 1 abstained
+        assert cleaner.query(X, n=50).size == 16
+
+
+def test_budget_is_enforced_in_teach(tmp_path):
+    X, y, y_noisy = _data()
+    cleaner = _cleaner(None, tmp_path, batch_size=4, n_rounds=1).fit(X, y_noisy)
+    candidates = np.flatnonzero(~cleaner.clean_mask_)[:6]
+    with pytest.raises(ValueError, match="6 answers exceed the 4 labels left"):
+        cleaner.teach(X, candidates, y[candidates])
+    assert cleaner.budget_used_ == 0 and not cleaner.relabeled_mask_.any()
+    cleaner.teach(X, candidates[:4], y[candidates[:4]])
+    assert cleaner.budget_used_ == cleaner.budget_total_ == 4
 
 
 def _read_rows(paths):
@@ -221,7 +276,9 @@ def test_ask_tell_with_file_paths_writes_a_csv(tmp_path):
         rows = list(csv.DictReader(fh))
     assert [int(r["index"]) for r in rows] == ask.tolist()
     assert [r["path"] for r in rows] == [paths[i] for i in ask]
-    later = load_cleaner(tmp_path / "campaign")
+    with pytest.raises(ValueError, match="test_active_checkpoint:_read_rows"):
+        load_cleaner(tmp_path / "campaign")  # a function from an untrusted module
+    later = load_cleaner(tmp_path / "campaign", trusted=("test_active_checkpoint",))
     later.teach(paths, ask, names[y[ask]])
     assert later.labels_[ask].tolist() == names[y[ask]].tolist()
     with pytest.raises(ValueError, match="fitted on file paths"):
@@ -237,7 +294,7 @@ def test_load_cleaner_needs_a_template_for_unstorable_parameters(tmp_path):
     template = _cleaner(lambda ids, Xs: y[ids], tmp_path, query_strategy=first)
     template.fit(X, y_noisy)
     with pytest.raises(ValueError, match="'query_strategy'.*pass the cleaner"):
-        load_cleaner(tmp_path)
+        load_cleaner(tmp_path, trusted=("_stubs",))
     restored = load_cleaner(tmp_path, cleaner=template)
     np.testing.assert_array_equal(restored.labels_, template.labels_)
 
@@ -252,7 +309,7 @@ def test_network_classifier_weights_round_trip(tmp_path):
     cleaner.fit(X.astype(np.float32), y_noisy)
     stored = [f for f in os.listdir(tmp_path) if f.startswith("classifier-")]
     assert stored == ["classifier-00002.pt"]
-    restored = load_cleaner(tmp_path)
+    restored = load_cleaner(tmp_path, trusted=("_stubs",))
     np.testing.assert_allclose(
         restored.predict_proba(X.astype(np.float32)),
         cleaner.predict_proba(X.astype(np.float32)),

@@ -58,7 +58,7 @@ def test_budget_equals_labels_returned(refit, strategy):
     oracle = RecordingOracle(y)
     cleaner = _cleaner(oracle, refit=refit, query_strategy=strategy).fit(X, y_noisy)
     returned = sum(len(c) for c in oracle.calls)
-    assert cleaner.budget_used_ == returned == 18 <= 6 * 3
+    assert cleaner.budget_used_ == returned == cleaner.budget_total_ == 6 * 3
     assert cleaner.n_rounds_ == 3 and cleaner.termination_condition_ == "n_rounds"
     asked = np.concatenate(cleaner.queried_indices_)
     np.testing.assert_array_equal(asked, np.concatenate(oracle.calls))
@@ -68,12 +68,13 @@ def test_budget_equals_labels_returned(refit, strategy):
     np.testing.assert_array_equal(
         cleaner.relabeled_mask_, np.isin(np.arange(120), asked)
     )
-    assert [h["budget_used"] for h in cleaner.history_] == [6, 12, 18]
+    assert [h["budget_used"] for h in cleaner.history_] == [0, 6, 12, 18]
+    assert [h["round"] for h in cleaner.history_] == [0, 1, 2, 3]
     log = cleaner.relabel_log_
     assert log.shape == (18,) and log["round"].tolist() == [1] * 6 + [2] * 6 + [3] * 6
     np.testing.assert_array_equal(log["old_label"], y_noisy[log["index"]])
     np.testing.assert_array_equal(log["new_label"], y[log["index"]])
-    changed = [h["n_changed"] for h in cleaner.history_]
+    changed = [h["n_changed"] for h in cleaner.history_[1:]]
     assert sum(changed) == int((log["old_label"] != log["new_label"]).sum())
 
 
@@ -189,9 +190,18 @@ def test_filter_start_needs_a_clean_mask():
 
 def test_same_seed_same_campaign():
     X, y, y_noisy = _data()
-    runs = [_cleaner(RecordingOracle(y)).fit(X, y_noisy) for _ in range(2)]
-    for a, b in zip(runs[0].queried_indices_, runs[1].queried_indices_):
+    params = dict(query_strategy="random")
+    runs = [_cleaner(RecordingOracle(y), **params).fit(X, y_noisy) for _ in range(2)]
+    other = _cleaner(RecordingOracle(y), random_state=1, **params).fit(X, y_noisy)
+    assert len(runs[0].queried_indices_) == len(runs[1].queried_indices_) == 3
+    for a, b in zip(runs[0].queried_indices_, runs[1].queried_indices_, strict=True):
         np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(runs[0].labels_, runs[1].labels_)
+    # The seed decides: another seed asks other questions.
+    assert not np.array_equal(
+        np.concatenate(runs[0].queried_indices_),
+        np.concatenate(other.queried_indices_),
+    )
 
 
 @pytest.mark.parametrize(
@@ -232,9 +242,10 @@ def test_abstentions_are_skipped_recorded_and_not_asked_again():
     assert abstained.sum() + cleaner.budget_used_ == asked.size == 18
     assert not (abstained & cleaner.relabeled_mask_).any()
     np.testing.assert_array_equal(cleaner.labels_[abstained], y_noisy[abstained])
-    assert [h["n_abstained"] for h in cleaner.history_] == [
-        h["n_queried"] - h["n_returned"] for h in cleaner.history_
+    assert [h["n_abstained"] for h in cleaner.history_[1:]] == [
+        h["n_queried"] - h["n_returned"] for h in cleaner.history_[1:]
     ]
+    assert sum(h["n_abstained"] for h in cleaner.history_) == abstained.sum() > 0
     assert np.unique(asked).size == asked.size
 
 

@@ -55,14 +55,15 @@ def test_run_with_config_and_user_oracle(tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert main(["run", "--config", str(cfg), "--out", str(out)]) == 0
     rows = (out / "labels.csv").read_text().splitlines()
-    assert rows[0] == "index,noisy_label,label,kept_by_phase1,relabeled"
+    assert rows[0] == "row,noisy_label,label,kept_by_phase1,relabeled"
+    assert len(rows) == 1 + 240  # no hidden split: every row is a candidate
     relabeled = [r.split(",") for r in rows[1:] if r.endswith(",1")]
     assert len(relabeled) == 20 and all(r[2] == "0" for r in relabeled)
 
 
 def test_run_rejects_bad_oracle_spec(tmp_path):
     cfg = tmp_path / "c.json"
-    cfg.write_text(json.dumps({"dataset": "digits", "oracle": "nocolon"}))
+    cfg.write_text(json.dumps({"dataset": "csv", "path": "x.csv", "oracle": "nocolon"}))
     with pytest.raises(SystemExit, match="module:function"):
         main(["run", "--config", str(cfg)])
     with pytest.raises(SystemExit, match="does not exist"):

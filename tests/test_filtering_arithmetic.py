@@ -216,3 +216,44 @@ def test_estimate_noise_rate_bimodal_and_degenerate():
     losses = np.r_[rng.normal(0.1, 0.05, 600), rng.normal(2.5, 0.4, 400)]
     assert estimate_noise_rate(losses) == pytest.approx(0.4, abs=0.02)
     assert estimate_noise_rate(np.ones(10)) == 0.0
+
+
+# --- the Co-teaching epoch protocol -------------------------------------------
+def test_warmup_forget_rate_follows_estimates_then_freezes_to_late_median():
+    from noisyactive.filtering import warmup_forget_rate
+
+    assert warmup_forget_rate([], 0, 4) == (0.0, False)
+    assert warmup_forget_rate([0.2, 0.4, 0.1], 3, 4) == (0.1, False)
+    # At the end of the warm-up: median of the second half [0.1, 0.5].
+    assert warmup_forget_rate([0.2, 0.4, 0.1, 0.5], 4, 4) == (0.3, True)
+    assert warmup_forget_rate([0.3], 0, 0) == (0.3, True)
+
+
+def test_uses_vog_needs_mix_warmup_and_full_window():
+    from noisyactive.filtering import uses_vog
+
+    assert uses_vog(0.5, 4, 4, True)
+    assert not uses_vog(0.5, 3, 4, True)
+    assert not uses_vog(0.5, 4, 4, False)
+    assert not uses_vog(0.0, 9, 4, True)
+
+
+def test_cross_update_trains_each_network_on_the_others_choice():
+    from noisyactive.filtering import cross_update_loss, cross_update_loss_masked
+
+    l1 = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    l2 = torch.tensor([10.0, 20.0, 30.0, 40.0], requires_grad=True)
+    by1, by2 = torch.tensor([0, 1]), torch.tensor([3])
+    loss = cross_update_loss(l1, l2, by1, by2)
+    assert loss.item() == 4.0 + 15.0
+    loss.backward()
+    assert l1.grad.tolist() == [0, 0, 0, 1.0]  # network 1 learns from 2's choice
+    assert l2.grad.tolist() == [0.5, 0.5, 0, 0]
+    masked = cross_update_loss_masked(
+        l1, l2, torch.tensor([1.0, 1, 0, 0]), torch.tensor([0, 0, 0, 1.0])
+    )
+    assert masked.item() == loss.item()
+    empty = torch.tensor([], dtype=torch.long)
+    zero = cross_update_loss(l1, l2, empty, empty)
+    assert zero.item() == 0.0 and zero.requires_grad
+    assert cross_update_loss(l1, l2, empty, by2).item() == 4.0

@@ -17,7 +17,16 @@ from noisyactive.nets import (
 )
 
 
-def test_resnet18_tiny_images_train_two_epochs_without_download():
+def test_resnet18_tiny_images_train_two_epochs_without_download(monkeypatch):
+    import urllib.request
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+
+    # Every way torch / torchvision fetch weights ends in one of these.
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_download)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
+    monkeypatch.setattr(urllib.request, "urlopen", no_download)
     rng = np.random.default_rng(0)
     X = rng.integers(0, 256, size=(48, 3, 32, 32), dtype=np.uint8)
     y = np.arange(48) % 3
@@ -125,8 +134,9 @@ def test_cuda_mixed_precision_fit_and_cpu_load(tmp_path):
     filt = NoisyLabelFilter(
         device="cuda", max_epochs=2, batch_size=16, forget_rate=0.2, num_gradual=1
     ).fit(X, y)
-    assert filt.net_.amp_dtype is not None or not torch.cuda.is_bf16_supported()
-    assert filt.net_.channels_last
+    settings = filt.net_.settings
+    assert settings["amp_dtype"] is not None or not torch.cuda.is_bf16_supported()
+    assert settings["channels_last"]
     joblib.dump(filt, tmp_path / "f.joblib")
     loaded = joblib.load(tmp_path / "f.joblib")
     loaded.set_params(device="cpu")
@@ -134,3 +144,13 @@ def test_cuda_mixed_precision_fit_and_cpu_load(tmp_path):
     loaded.net_.module_.cpu()
     loaded.net_.module2_.cpu()
     assert loaded.predict(X[:4]).shape == (4,)
+
+
+def test_auto_module_on_small_images_uses_the_standard_stem_on_a_cpu():
+    X = np.random.default_rng(0).integers(0, 256, (8, 3, 32, 32), dtype=np.uint8)
+    clf = NetClassifier(max_epochs=1, batch_size=8, device="cpu").fit(
+        X, np.arange(8) % 2
+    )
+    body = clf.net_.module_.body.model
+    assert isinstance(body.maxpool, nn.MaxPool2d)
+    assert body.conv1.kernel_size == (7, 7)

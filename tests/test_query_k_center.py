@@ -194,3 +194,50 @@ def test_single_blas_thread_path_gives_same_result(monkeypatch):
     got = k_center_greedy(points, centers, 15)
     assert_array_equal(got[0], expected[0])
     assert_allclose(got[1], expected[1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    problem=integer_problems(max_points=40, max_centers=6),
+    seed=st.integers(0, 2**31 - 1),
+    block=st.integers(1, 4),
+)
+def test_lazy_update_equals_brute_force_reference(problem, seed, block):
+    """The lazy path (normally only for >= 128 features and >= 128 points) forced
+    on tiny integer problems: same picks and distances as the textbook greedy."""
+    from noisyactive.query import _k_center
+
+    points, centers, n = problem
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_k_center, "_LAZY_MIN_FEATURES", 1)
+        mp.setattr(_k_center, "_LAZY_BLOCK", block)
+        idx, dist = k_center_greedy(points, centers, n, random_state=seed)
+    first = int(idx[0]) if (idx.size and not centers.shape[0]) else None
+    ref_idx, ref_dist = brute_force_k_center(points, centers, n, first=first)
+    assert_array_equal(idx, ref_idx)
+    assert_allclose(dist, ref_dist, rtol=1e-12, atol=1e-12)
+
+
+def test_lazy_path_runs_and_touches_few_points(monkeypatch):
+    from noisyactive.query import _k_center
+
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(2000, 128))
+    centers = rng.normal(size=(50, 128))
+    updated = []
+    full = []
+    real_rows, real_all = _k_center._update_rows, _k_center._update_all
+    monkeypatch.setattr(
+        _k_center,
+        "_update_rows",
+        lambda s, r: updated.append(r.size) or real_rows(s, r),
+    )
+    monkeypatch.setattr(
+        _k_center, "_update_all", lambda s: full.append(1) or real_all(s)
+    )
+    idx, dist = k_center_greedy(points, centers, 30)
+    ref_idx, ref_dist = brute_force_k_center(points, centers, 30)
+    assert_array_equal(idx, ref_idx)
+    assert_allclose(dist, ref_dist, rtol=1e-9)
+    assert updated and not full  # lazily, never a full pass over the 2000
+    assert sum(updated) < 2000 * 29 / 10

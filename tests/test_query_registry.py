@@ -16,6 +16,7 @@ from noisyactive.query import (
     RandomSampling,
     get_query_strategy,
 )
+from noisyactive.utils._param_validation import InvalidParameterError
 
 X = np.arange(20, dtype=float).reshape(10, 2)
 CANDIDATES = np.array([1, 3, 5, 7, 9])
@@ -143,10 +144,10 @@ def test_object_with_only_query_is_wrapped_and_validated(clf):
     [
         (None, TypeError, "returned None"),
         ([1, 1], ValueError, "duplicate indices"),
-        ([1, 2], ValueError, r"not candidates: \[2\]"),
-        ([1, 3, 5, 7], ValueError, "returned 4 indices but at most n=3"),
+        ([1, 2], ValueError, r"not among the candidates: \[2\]"),
+        ([1, 3, 5, 7], ValueError, "holds 4 indices but at most 3 were asked"),
         ([1.0, 3.0], TypeError, "integer indices"),
-        ([[1, 3]], TypeError, "1-D array"),
+        ([[1, 3]], ValueError, "1-D array"),
     ],
 )
 def test_callable_result_validation(returned, error, match, clf):
@@ -173,7 +174,7 @@ def test_callable_strategy_clone_and_not_callable():
 
     wrapper = CallableStrategy(f)
     assert clone(wrapper).func is f
-    with pytest.raises(TypeError, match="func must be callable"):
+    with pytest.raises(InvalidParameterError, match="func.*must be a callable"):
         CallableStrategy(3).query(None, X, CANDIDATES, 1)
 
 

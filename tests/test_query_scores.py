@@ -8,6 +8,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from noisyactive.query import (
     entropy_scores,
+    label_cleaning_ambiguity_scores,
     label_cleaning_scores,
     least_confidence_scores,
     margin_scores,
@@ -58,23 +59,71 @@ def test_label_cleaning_scores_is_cross_entropy_of_current_label():
     assert_allclose(scores, [-math.log(0.9), math.log(10.0), -math.log(0.75)])
 
 
-def test_label_cleaning_scores_ambiguity_subtracts_entropy():
+def test_label_cleaning_ambiguity_exact_values_two_classes():
+    # log K = ln 2. Row 0: CE = ln 10, H = 0.469 ln 2 (above the 0.3 threshold);
+    # row 1: CE = ln 2, H = ln 2, so 1 - (1 - 0.3) = 0.3.
     proba = [[0.9, 0.1], [0.5, 0.5]]
-    h0 = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))
-    scores = label_cleaning_scores(proba, [1, 1], ambiguity=True)
-    assert_allclose(scores, [math.log(10.0) - h0, 0.0], atol=1e-12)
+    h0 = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1)) / LN2
+    scores = label_cleaning_ambiguity_scores(proba, [1, 1])
+    assert_allclose(scores, [math.log(10.0) / LN2 - (h0 - 0.3), 0.3], atol=1e-12)
+
+
+def test_label_cleaning_ambiguity_ignores_entropy_below_threshold():
+    # Normalised entropy 0.121 < 0.3: the score is CE / log K alone.
+    proba = [[0.97, 0.01, 0.01, 0.01]]
+    h = -(0.97 * math.log(0.97) + 3 * 0.01 * math.log(0.01)) / math.log(4)
+    assert h < 0.3
+    scores = label_cleaning_ambiguity_scores(proba, [1])
+    assert_allclose(scores, [math.log(100.0) / math.log(4.0)], rtol=1e-12)
+
+
+def test_label_cleaning_ambiguity_threshold_zero_is_normalised_ce_minus_entropy():
+    proba = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
+    labels = np.array([0, 2])
+    ce = -np.log(proba[[0, 1], labels])
+    h = -(proba * np.log(proba)).sum(axis=1)
+    scores = label_cleaning_ambiguity_scores(proba, labels, threshold=0.0)
+    assert_allclose(scores, (ce - h) / math.log(3.0), rtol=1e-12)
 
 
 def test_label_cleaning_ambiguity_changes_the_ranking():
     # A: confidently another class (cheap to fix); B: ambiguous, label less likely.
     proba = [[0.05, 0.90, 0.05], [0.04, 0.48, 0.48]]
     plain = label_cleaning_scores(proba, [0, 0])
-    joint = label_cleaning_scores(proba, [0, 0], ambiguity=True)
+    joint = label_cleaning_ambiguity_scores(proba, [0, 0])
     assert plain[1] > plain[0]  # CE alone prefers B (ln 25 > ln 20)
-    assert joint[0] > joint[1]  # CE - H prefers A
-    assert_allclose(
-        joint[0], math.log(20.0) + 2 * 0.05 * math.log(0.05) + 0.9 * math.log(0.9)
-    )
+    assert joint[0] > joint[1]  # the ambiguity term prefers A
+    h_a = -(2 * 0.05 * math.log(0.05) + 0.9 * math.log(0.9)) / math.log(3.0)
+    assert_allclose(joint[0], math.log(20.0) / math.log(3.0) - (h_a - 0.3))
+
+
+def _reference_joint_rule(proba, labels):
+    """Bernhardt et al.'s JOINT rule as their PosteriorBasedSelector writes it:
+    normalised cross-entropies with a 1e-12 guard, and the ambiguity term
+    -clip(0.3 - H, min(0.3 - H), 0)."""
+    k = proba.shape[1]
+    target = np.eye(k)[labels]
+    ce = -np.sum(target * np.log(proba + 1e-12) / np.log(k), axis=-1)
+    h = -np.sum(proba * np.log(proba + 1e-12) / np.log(k), axis=-1)
+    gap = 0.3 - h
+    return ce - (-np.clip(gap, np.min(gap), 0))
+
+
+def test_label_cleaning_ambiguity_matches_the_authors_rule():
+    rng = np.random.default_rng(0)
+    for k in (2, 3, 7):
+        proba = rng.dirichlet(np.full(k, 0.7), size=200)
+        proba = (proba + 1e-6) / (1 + k * 1e-6)  # away from 0, where guards differ
+        labels = rng.integers(0, k, size=200)
+        assert_allclose(
+            label_cleaning_ambiguity_scores(proba, labels),
+            _reference_joint_rule(proba, labels),
+            atol=1e-9,
+        )
+
+
+def test_label_cleaning_ambiguity_one_class_scores_zero():
+    assert_array_equal(label_cleaning_ambiguity_scores([[1.0], [1.0]], [0, 0]), [0, 0])
 
 
 def test_label_cleaning_zero_probability_stays_finite():
@@ -106,7 +155,7 @@ def test_label_cleaning_empty():
         ([0.5, 0.5], "2-D"),
         ([[0.5, np.nan]], "NaN"),
         ([[2.0, -1.0]], r"probabilities in \[0, 1\]"),
-        (np.empty((3, 0)), "no class columns"),
+        (np.empty((3, 0)), "0 columns; expected at least 1"),
         ([["a", "b"]], "numeric"),
     ],
 )
@@ -125,6 +174,9 @@ def test_bad_proba_is_rejected(func, proba, match):
         (["a", "b"], TypeError, "searchsorted"),
     ],
 )
-def test_label_cleaning_bad_labels(labels, error, match):
+@pytest.mark.parametrize(
+    "func", [label_cleaning_scores, label_cleaning_ambiguity_scores]
+)
+def test_label_cleaning_bad_labels(labels, error, match, func):
     with pytest.raises(error, match=match):
-        label_cleaning_scores([[0.5, 0.5], [0.5, 0.5]], labels)
+        func([[0.5, 0.5], [0.5, 0.5]], labels)

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from noisyactive.query import (
+    BaseQueryStrategy,
     CoreSetSampling,
     EntropySampling,
     LabelCleaningSampling,
@@ -19,10 +19,12 @@ from noisyactive.query import (
     RandomSampling,
     entropy_scores,
     k_center_greedy,
+    label_cleaning_ambiguity_scores,
     label_cleaning_scores,
     least_confidence_scores,
     margin_scores,
 )
+from noisyactive.utils._param_validation import InvalidParameterError
 
 ALL_STRATEGIES = [
     RandomSampling(random_state=0),
@@ -119,12 +121,16 @@ def test_empty_candidates_or_zero_n(strategy, candidates, blobs):
 
 
 @pytest.mark.parametrize("strategy", ALL_STRATEGIES, ids=repr)
-def test_clone_and_pickle(strategy):
-    cloned = clone(strategy)
-    assert cloned is not strategy
-    assert cloned.get_params() == strategy.get_params()
+def test_pickled_strategy_ranks_the_same(strategy, blobs):
+    # clone and get/set_params are sklearn's checks (tests/test_common.py);
+    # their pickle check needs fit, which strategies do not have, so it is here.
+    X, y, clf = blobs
+    kwargs = dict(labels=y, labeled_mask=np.arange(40) < 5, random_state=3)
+    expected = strategy.rank(clf, X, np.arange(5, 40), 6, **kwargs)
     restored = pickle.loads(pickle.dumps(strategy))
-    assert restored.get_params() == strategy.get_params()
+    got = restored.rank(clf, X, np.arange(5, 40), 6, **kwargs)
+    assert_array_equal(got[0], expected[0])
+    assert_array_equal(got[1], expected[1])
 
 
 @pytest.mark.parametrize(("strategy", "score_fn"), PROBA_STRATEGIES, ids=repr)
@@ -220,13 +226,17 @@ def test_label_cleaning_ranks_flipped_labels_first(blobs):
 def test_label_cleaning_scores_match_pure_function():
     X = np.array([[0.05, 0.90, 0.05], [0.04, 0.48, 0.48], [0.9, 0.05, 0.05]])
     labels = np.array([0, 0, 0])
-    for ambiguity in (False, True):
+    pure = {
+        False: label_cleaning_scores(X, labels),
+        True: label_cleaning_ambiguity_scores(X, labels),
+    }
+    for ambiguity, expected in pure.items():
         idx, scores = LabelCleaningSampling(ambiguity=ambiguity).rank(
             ProbaStub(), X, [0, 1, 2], 3, labels=labels
         )
-        expected = label_cleaning_scores(X, labels, ambiguity=ambiguity)
+        assert_array_equal(idx, np.argsort(-expected, kind="stable"))
         assert_allclose(scores, expected[idx])
-    # CE alone puts the ambiguous row 1 first, CE - H the confident row 0.
+    # CE alone puts the ambiguous row 1 first, the ambiguity term the confident 0.
     assert (
         LabelCleaningSampling().query(ProbaStub(), X, [0, 1, 2], 1, labels=labels)[0]
         == 1
@@ -249,9 +259,22 @@ def test_label_cleaning_with_string_labels():
 def test_label_cleaning_only_encodes_candidate_labels(blobs):
     X, y, clf = blobs
     labels = y.astype(int).copy()
-    labels[:5] = -1  # placeholders outside the candidates are never looked at
-    idx = LabelCleaningSampling().query(clf, X, np.arange(5, 40), 3, labels=labels)
-    assert idx.shape == (3,)
+    flipped = np.array([8, 20, 33])
+    labels[flipped] = 1 - labels[flipped]
+    # Placeholders outside the candidates are never looked at: -1 is no class,
+    # so encoding it would raise.
+    labels[:5] = -1
+    candidates = np.arange(5, 40)
+    for ambiguity in (False, True):
+        strategy = LabelCleaningSampling(ambiguity=ambiguity)
+        idx, scores = strategy.rank(clf, X, candidates, 3, labels=labels)
+        # Each candidate is scored with its own label (not shifted by the
+        # candidates' offset), so exactly the flipped ones come first.
+        assert sorted(idx.tolist()) == flipped.tolist()
+        proba = clf.predict_proba(X[idx])
+        encoded = np.searchsorted(clf.classes_, labels[idx])
+        pure = label_cleaning_ambiguity_scores if ambiguity else label_cleaning_scores
+        assert_allclose(scores, pure(proba, encoded))
 
 
 def test_label_cleaning_errors(blobs):
@@ -262,8 +285,12 @@ def test_label_cleaning_errors(blobs):
     bad[7] = 5
     with pytest.raises(ValueError, match=r"\[5\] that are not in estimator.classes_"):
         LabelCleaningSampling().query(clf, X, np.arange(40), 3, labels=bad)
-    with pytest.raises(TypeError, match="ambiguity must be True or False"):
+    with pytest.raises(InvalidParameterError, match="'ambiguity' parameter"):
         LabelCleaningSampling(ambiguity="yes").query(clf, X, np.arange(40), 3, labels=y)
+    with pytest.raises(InvalidParameterError, match="'ambiguity_threshold'"):
+        LabelCleaningSampling(ambiguity=True, ambiguity_threshold=1.5).query(
+            clf, X, np.arange(40), 3, labels=y
+        )
 
 
 # --- coreset ----------------------------------------------------------------
@@ -326,7 +353,7 @@ def test_coreset_errors(blobs):
 
     with pytest.raises(ValueError, match="estimator.embed returned shape"):
         CoreSetSampling().query(BadEmbed(), X, np.arange(40), 3)
-    with pytest.raises(ValueError, match="chunk_size must be >= 1"):
+    with pytest.raises(InvalidParameterError, match="'chunk_size' parameter"):
         CoreSetSampling(chunk_size=0).query(None, X, np.arange(40), 3)
 
 
@@ -406,3 +433,30 @@ def test_rank_contract_holds(data, strategy, n_samples, seed):
     assert np.all(np.diff(scores) <= 0)
     again, _ = strategy.rank(EmbedStub(), X, candidates, n, **kw)
     assert_array_equal(idx, again)  # deterministic for a fixed seed
+
+
+# --- what a strategy returns is checked -------------------------------------
+
+
+class _RepeatingStrategy(BaseQueryStrategy):
+    """A broken subclass: its _rank repeats the best candidate."""
+
+    def _rank(self, estimator, X, candidates, n, *, labels, labeled_mask, random_state):
+        return np.repeat(candidates[:1], n), np.zeros(n)
+
+
+class _OutsideStrategy(BaseQueryStrategy):
+    """A broken subclass: its _rank returns an index that is not a candidate."""
+
+    def _rank(self, estimator, X, candidates, n, *, labels, labeled_mask, random_state):
+        return np.array([0]), np.zeros(1)
+
+
+def test_strategy_returning_duplicates_gets_a_clear_error():
+    with pytest.raises(ValueError, match=r"_RepeatingStrategy returned contain dup"):
+        _RepeatingStrategy().query(None, np.zeros((6, 1)), [2, 3, 4], 2)
+
+
+def test_strategy_returning_non_candidates_gets_a_clear_error():
+    with pytest.raises(ValueError, match=r"not among the candidates: \[0\]"):
+        _OutsideStrategy().query(None, np.zeros((6, 1)), [2, 3, 4], 2)

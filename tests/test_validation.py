@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 from PIL import Image
-from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 from noisyactive import ActiveLabelCleaner, NetClassifier, NoisyLabelFilter
 from noisyactive.datasets import ImageDecodeError
+from noisyactive.utils._param_validation import InvalidParameterError
 
 FAST = dict(module_kwargs={"hidden_sizes": (8,)}, max_epochs=1, random_state=0)
 X = np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32)
@@ -62,8 +62,19 @@ def test_unknown_labels_in_partial_fit():
 
 
 def test_validation_labels_unknown_to_training_count_as_errors():
-    clf = NetClassifier(**FAST).fit(X, Y, X_val=X[:6], y_val=[0, 1, 7, 7, 0, 1])
-    assert len(clf.history_[:, "valid_f1"]) == 1
+    from sklearn.metrics import f1_score
+
+    y_val = np.array([0, 1, 7, 7, 0, 1])  # class 7 is not in the training labels
+    clf = NetClassifier(**FAST).fit(X, Y, X_val=X[:6], y_val=y_val)
+    (recorded,) = clf.history_[:, "valid_f1"]
+    # One epoch, so predict uses that epoch's weights: the validation score
+    # must be macro-F1 with the unknown class kept as a class never predicted.
+    pred = clf.predict(X[:6])
+    counted = f1_score(y_val, pred, average="macro", zero_division=0)
+    known = y_val != 7
+    dropped = f1_score(y_val[known], pred[known], average="macro", zero_division=0)
+    assert recorded == pytest.approx(counted, abs=1e-12)
+    assert counted < dropped  # dropping them (or mapping them to a class) scores more
 
 
 def test_empty_input():

@@ -3,17 +3,30 @@
 :class:`~noisyactive.ActiveLabelCleaner` runs relabeling rounds after a
 noisy-label filter; an oracle is any callable ``(ids, X_subset) -> labels``
 (:class:`~noisyactive.SimulatedOracle` for benchmarks), or a person answering
-through ``query``/``teach``. Campaign state is checkpointed after every round and
-restored with :func:`load_cleaner`.
+through ``query``/``teach``. The campaign lives in a checkpoint folder
+(journaled answers, atomic state, one writer at a time) restored with
+:func:`load_cleaner`; see :doc:`/user_guide/checkpoints`.
 """
 
 from noisyactive.active._cleaner import ActiveLabelCleaner
+from noisyactive.active._files import (
+    CheckpointCorruptedError,
+    CheckpointLock,
+    CheckpointLockedError,
+)
 from noisyactive.active._oracle import SimulatedOracle, validate_oracle_labels
-from noisyactive.active._persist import load_cleaner
+from noisyactive.active._resume import load_cleaner
+from noisyactive.active._spec import UntrustedCheckpointError
+from noisyactive.active._state import refine_noise_rates
 
 __all__ = [
     "ActiveLabelCleaner",
+    "CheckpointCorruptedError",
+    "CheckpointLock",
+    "CheckpointLockedError",
     "SimulatedOracle",
+    "UntrustedCheckpointError",
     "load_cleaner",
+    "refine_noise_rates",
     "validate_oracle_labels",
 ]

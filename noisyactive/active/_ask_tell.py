@@ -2,133 +2,251 @@
 
 An expert who annotates in another tool over days cannot be a Python
 callable. After ``fit`` (with ``oracle=None``, or once its rounds are done),
-:meth:`~AskTellMixin.query` hands out the next samples to annotate (optionally
-as a CSV of file paths) and :meth:`~AskTellMixin.teach` takes the answers,
-applies them as one round and refits. With ``checkpoint`` set every step is
-saved, and :func:`~noisyactive.active.load_cleaner` continues the campaign in
-a later session.
+:meth:`~AskTellMixin.query` hands out the next samples (optionally as a CSV
+for a spreadsheet), :meth:`~AskTellMixin.teach` takes answers (all of a
+round, or a few at a time) and :meth:`~AskTellMixin.export_labels` writes the
+result. With ``checkpoint`` set every answer is journaled before ``teach``
+returns, and :func:`load_cleaner` continues the campaign in a later session.
 """
 
-import warnings
+import csv
+import os
 from numbers import Integral
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from noisyactive.active._checkpoint import data_fingerprint
+from noisyactive.active._files import atomic_write
 from noisyactive.active._oracle import _listed, validate_oracle_labels
-from noisyactive.active._rounds import resolve_batch_size, write_query_csv
+from noisyactive.active._resume import data_fingerprint
+from noisyactive.active._state import resolve_batch_size
+from noisyactive.utils import check_indices
 
-__all__ = ["AskTellMixin"]
+__all__ = ["AskTellMixin", "QUERY_COLUMNS"]
+
+QUERY_COLUMNS = (
+    "index",
+    "path",
+    "current_label",
+    "suggested_label",
+    "confidence",
+    "label",
+    "allowed_labels",
+)
+
+
+def _write_csv(path, header, rows):
+    """Write a UTF-8 CSV atomically (a reader never sees half a file)."""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    directory = os.path.dirname(os.path.abspath(os.fspath(path)))
+    os.makedirs(directory, exist_ok=True)
+    data = buffer.getvalue().encode("utf-8")
+    atomic_write(os.path.abspath(os.fspath(path)), lambda fh: fh.write(data))
 
 
 class AskTellMixin:
-    """``query``/``teach`` methods of :class:`ActiveLabelCleaner`."""
+    """``query``/``teach`` and the CSV round trip of :class:`ActiveLabelCleaner`."""
 
-    def _check_same_data(self, X):
+    def _training_data(self, X):
         check_is_fitted(self)
+        self._publish()  # budget_total_ follows set_params(n_rounds=...)
+        if X is None:
+            if self.input_paths_ is None:
+                raise ValueError(
+                    "X is needed: the cleaner was fitted on arrays (X may be "
+                    "omitted only when fit received file paths)."
+                )
+            X = self.input_paths_
         X = self._check_data(X, reset=False)
-        fingerprint = data_fingerprint(X, self.classes_, self._y_noisy)
-        if fingerprint["x"] != self._fingerprint["x"]:
+        fp = data_fingerprint(
+            X, self.classes_, self._state.y_noisy, paths=self._input_is_paths
+        )
+        saved = self._state.fingerprint
+        if fp["x"] != saved["x"]:
             raise ValueError(
                 "X is not the data this cleaner was fitted on (fitted on shape "
-                f"{tuple(self._fingerprint['x_shape'])}, dtype "
-                f"{self._fingerprint['x_dtype']}; got shape {tuple(X.shape)}, dtype "
-                f"{X.dtype}, or the same shape with other values). query and teach "
-                "need the training data, in the same order."
+                f"{tuple(saved['x_shape'])}, dtype {saved['x_dtype']}; got shape "
+                f"{tuple(X.shape)}, dtype {X.dtype}, or the same shape with other "
+                "values or changed files). query and teach need the training "
+                "data, in the same order."
             )
         return X
 
-    def query(self, X, n=None, *, csv_path=None, paths=None):
-        """Return the next samples to annotate and keep them as pending.
+    def _close_if_answered(self, X, validation):
+        s = self._state
+        if s.open_round and s.pending().size == 0:
+            self._close_round(X, validation, "teach")
+        elif s.needs_refit:  # a session stopped between a round and its refit
+            self._finish_round(X, validation)
 
-        While earlier queries are pending (not yet taught), the same indices
-        are returned again, so calling ``query`` twice never hands out new
-        work by accident.
+    # -- ask --------------------------------------------------------------------
+
+    def query(self, X=None, n=None, *, csv_path=None, paths=None):
+        """Return the next samples to annotate (the pending ones, if any).
+
+        While samples of the current batch are unanswered, the same ones are
+        returned again, so calling ``query`` twice never hands out new work
+        by accident. A batch that is fully answered but not applied yet
+        (``teach(..., finish=False)``) is applied first (refit), then the
+        next batch is ranked.
 
         Parameters
         ----------
-        X : array-like
-            The training data ``fit`` was called with.
+        X : array-like, default=None
+            The training data ``fit`` was called with; may be None when it
+            was file paths.
         n : int, default=None
             Number of samples; default ``batch_size``. Clamped to the budget
-            left (``batch_size * n_rounds - budget_used_``; raise
-            ``n_rounds`` with ``set_params`` to extend a campaign) and to the
-            samples left.
+            left (``budget_total_ - budget_used_``; raise ``n_rounds`` with
+            ``set_params`` to extend a campaign) and to the samples left. A
+            different ``n`` re-ranks the unanswered part of the batch.
         csv_path : str or path-like, default=None
-            Also write the questions to this CSV: columns ``index,path`` when
-            ``X`` holds file paths or ``paths`` is given, else ``index``.
+            Also write the questions as a CSV with the columns
+            ``index,path,current_label,suggested_label,confidence,label,
+            allowed_labels`` (``label`` empty, for the expert).
         paths : array-like of shape (n_samples,), default=None
-            File path of every training sample, for the CSV.
+            File path of every training sample for the CSV's ``path``
+            column, when ``X`` holds arrays (file inputs give their own).
 
         Returns
         -------
         indices : ndarray of int
-            Indices into ``X``, best first.
-
-        Raises
-        ------
-        ValueError
-            If ``X`` is not the fitted data, the budget is spent or no sample
-            is left to relabel.
+            The unanswered pending indices, best first.
         """
-        X = self._check_same_data(X)
         if n is not None and (
             not isinstance(n, Integral) or isinstance(n, bool) or n < 1
         ):
             raise ValueError(f"n must be a positive integer or None; got {n!r}.")
-        pending = self.pending_indices_
-        if not pending.size or (n is not None and n != pending.size):
-            k = resolve_batch_size(self.batch_size, X.shape[0])
-            left = k * self.n_rounds - self.budget_used_
-            if left <= 0:
-                raise ValueError(
-                    f"The budget of batch_size * n_rounds = {k * self.n_rounds} "
-                    f"labels is spent ({self.budget_used_} used). To continue, "
-                    "raise it, e.g. cleaner.set_params(n_rounds=...)."
-                )
-            want = k if n is None else n
-            if want > left:
-                warnings.warn(
-                    f"Asked for {want} samples but only {left} labels of the "
-                    f"budget are left; querying {left}.",
-                    UserWarning,
-                    stacklevel=2,
-                )
-            candidates = self._candidates()
-            if candidates.size == 0:
-                raise ValueError(
-                    "No sample is left to relabel: every sample is in the clean "
-                    "part or was abstained on."
-                )
-            size = min(want, left, candidates.size)
-            pending, scores = self._rank(X, candidates, size, self.n_rounds_ + 1)
-            self.pending_indices_, self._pending_scores = pending, scores
-            self._save()
-        if csv_path is not None:
-            if paths is None and self._input_is_paths:
-                paths = X
-            if paths is not None and len(paths) != X.shape[0]:
-                raise ValueError(
-                    f"paths has {len(paths)} entries; expected one per sample "
-                    f"({X.shape[0]})."
-                )
-            write_query_csv(csv_path, pending, paths)
+        X = self._training_data(X)
+        with self._locked():
+            s = self._state
+            self._close_if_answered(X, None)
+            pending = s.pending()
+            if not pending.size or (n is not None and n != pending.size):
+                pending = self._rank_batch(X, n)
+            if csv_path is not None:
+                self._write_query_csv(csv_path, X, pending, paths)
         return pending.copy()
 
-    def teach(self, X, indices, labels, *, X_val=None, y_val=None):
-        """Apply an expert's labels as one round and refit the classifier.
+    def _rank_batch(self, X, n):
+        import warnings
+
+        s = self._state
+        left = self.budget_total_ - s.budget_used
+        if left <= 0:
+            raise ValueError(
+                f"The budget of batch_size * n_rounds = {self.budget_total_} "
+                f"labels is spent ({s.budget_used} used). To continue, raise it, "
+                "e.g. cleaner.set_params(n_rounds=...)."
+            )
+        want = resolve_batch_size(self.batch_size, X.shape[0]) if n is None else n
+        answered = len(s.open_round)
+        if want - answered > left:
+            warnings.warn(
+                f"Asked for {want} samples but only {left} labels of the budget "
+                f"are left; querying {left}.",
+                UserWarning,
+                stacklevel=3,
+            )
+        indices, scores = self._next_batch(X, min(want - answered, left))
+        if indices.size == 0:
+            raise ValueError(
+                "No sample is left to relabel: every sample is in the clean part "
+                "or was abstained on."
+            )
+        done = np.asarray(s.open_round, dtype=np.intp)
+        s.batch = np.concatenate([done, indices])
+        s.batch_scores = np.concatenate([np.full(done.size, np.nan), scores])
+        self._publish()
+        self._save()
+        return s.pending()
+
+    def pending_table(self, X=None):
+        """The unanswered pending samples as rows for a person, in query order.
+
+        Returns
+        -------
+        rows : list of dict
+            ``{"index", "path", "current_label", "suggested_label",
+            "confidence"}``; ``path`` is None for array inputs, the
+            suggestion and confidence are None without a classifier (or
+            without ``X`` for array inputs).
+        """
+        check_is_fitted(self)
+        pending = self._state.pending()
+        paths = self.input_paths_
+        suggested = [None] * pending.size
+        confidence = [None] * pending.size
+        if (
+            pending.size
+            and self.classifier_ is not None
+            and hasattr(self.classifier_, "predict_proba")
+        ):
+            if X is not None or paths is not None:
+                X = self._training_data(X)
+                proba = self._expanded_proba(X[pending])
+                suggested = self.classes_[proba.argmax(1)].tolist()
+                confidence = proba.max(1).astype(float).tolist()
+        return [
+            {
+                "index": int(i),
+                "path": None if paths is None else str(paths[i]),
+                "current_label": self.labels_[i].item()
+                if hasattr(self.labels_[i], "item")
+                else self.labels_[i],
+                "suggested_label": suggested[k],
+                "confidence": confidence[k],
+            }
+            for k, i in enumerate(pending.tolist())
+        ]
+
+    def _write_query_csv(self, path, X, pending, paths=None):
+        allowed = " | ".join(str(c) for c in self.classes_.tolist())
+        table = self.pending_table(X if not self._input_is_paths else None)
+        if paths is not None and len(paths) != X.shape[0]:
+            raise ValueError(
+                f"paths has {len(paths)} entries; expected one per sample "
+                f"({X.shape[0]})."
+            )
+        rows = [
+            [
+                r["index"],
+                os.fspath(paths[r["index"]]) if paths is not None else r["path"] or "",
+                r["current_label"],
+                "" if r["suggested_label"] is None else r["suggested_label"],
+                "" if r["confidence"] is None else f"{r['confidence']:.4f}",
+                "",
+                allowed,
+            ]
+            for r in table
+        ]
+        _write_csv(path, QUERY_COLUMNS, rows)
+
+    # -- tell -------------------------------------------------------------------
+
+    def teach(self, X, indices, labels, *, finish=True, X_val=None, y_val=None):
+        """Record an expert's answers; apply the round once it is answered.
 
         Parameters
         ----------
-        X : array-like
-            The training data ``fit`` was called with.
+        X : array-like or None
+            The training data ``fit`` was called with (None for file paths).
         indices : array-like of int
-            Samples the labels belong to (usually what :meth:`query`
-            returned; any sample outside the clean part is accepted).
+            Samples the labels belong to: pending ones, any other sample not
+            relabeled yet (kept samples under audit included), or earlier
+            abstentions.
         labels : array-like
-            One class value per index; ``None``/NaN abstains (the sample is
-            not counted, not relabeled and not asked again).
+            One class value per index; ``None``/``""``/NaN abstains (the
+            sample is not counted, not relabeled and not asked again).
+        finish : bool, default=True
+            Apply the round (refit the classifier) as soon as no pending
+            sample is unanswered. False only records (and journals) the
+            answers; a later ``teach`` or ``query`` applies them.
         X_val, y_val : array-like, default=None
             Validation data for ``val_macro_f1`` in ``history_``.
 
@@ -136,42 +254,104 @@ class AskTellMixin:
         -------
         self : ActiveLabelCleaner
         """
-        X = self._check_same_data(X)
+        X = self._training_data(X)
         validation = self._check_validation(X_val, y_val)
-        raw = np.asarray(indices)
-        if raw.ndim != 1 or (raw.size and raw.dtype.kind not in "iu"):
-            raise ValueError(
-                f"indices must be a 1-D array of integers; got {raw.dtype} of "
-                f"shape {raw.shape}."
-            )
-        idx = raw.astype(np.intp)
-        n = X.shape[0]
-        if idx.size == 0:
-            raise ValueError("indices is empty; nothing to teach.")
-        outside = (idx < 0) | (idx >= n)
-        if outside.any():
-            raise ValueError(
-                f"indices {_listed(idx[outside].tolist())} are out of range for "
-                f"{n} samples."
-            )
-        if np.unique(idx).size != idx.size:
-            raise ValueError("indices contains repeated samples.")
-        clean = self.clean_mask_[idx]
-        if clean.any():
-            raise ValueError(
-                f"Samples {_listed(idx[clean].tolist())} are already in the clean "
-                "part (kept by phase 1 or relabeled earlier); teach only takes "
-                "samples that are still noisy."
-            )
-        round_ = self.n_rounds_ + 1
+        idx = self._check_indices(indices)
+        labels = [None if isinstance(v, str) and not v.strip() else v for v in labels]
+        s = self._state
         encoded, answered = validate_oracle_labels(
-            labels, self.classes_, n_expected=idx.size, round_=round_, indices=idx
+            labels,
+            self.classes_,
+            n_expected=idx.size,
+            round_=s.n_rounds + 1,
+            indices=idx,
         )
-        scores = np.full(idx.size, np.nan)
-        position = {int(i): p for p, i in enumerate(self.pending_indices_.tolist())}
-        for k, i in enumerate(idx.tolist()):
-            if i in position:
-                scores[k] = self._pending_scores[position[i]]
-        self._apply_answers(round_, idx, scores, encoded, answered, "teach")
-        self._finish_round(X, validation)
+        left = self.budget_total_ - s.budget_used
+        if answered.sum() > left:
+            raise ValueError(
+                f"{int(answered.sum())} answers exceed the {left} labels left of "
+                f"the budget of {self.budget_total_}; nothing was recorded. Raise "
+                "n_rounds with set_params to extend the campaign."
+            )
+        pos = {int(i): p for p, i in enumerate(s.batch.tolist())}
+        scores = np.array([s.batch_scores[pos[i]] if i in pos else np.nan for i in idx])
+        with self._locked():
+            self._record(idx, encoded, scores, "teach")
+            if finish:
+                self._close_if_answered(X, validation)
         return self
+
+    def _check_indices(self, indices):
+        # One validator for "unique integer indices in range" (noisyactive.utils).
+        idx = check_indices(indices, n_samples=self._state.labels.shape[0], min_count=1)
+        done = self._state.relabeled[idx]
+        if done.any():
+            raise ValueError(
+                f"Samples {_listed(idx[done].tolist())} were relabeled already "
+                "(an expert answered them in an earlier round)."
+            )
+        return idx
+
+    def teach_from_csv(self, path, X=None, *, finish=True):
+        """Teach the answers in a CSV written by ``query(csv_path=...)``.
+
+        Rows need ``index`` and ``label``; an empty ``label`` abstains. A
+        label that is not a class is refused, naming the row (as a
+        spreadsheet numbers it, the header being row 1).
+        """
+        lookup = {str(c): c for c in self.classes_.tolist()}
+        indices, labels = [], []
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"index", "label"} - set(reader.fieldnames or [])
+            if missing:
+                raise ValueError(
+                    f"{os.fspath(path)} has no column(s) {sorted(missing)}; "
+                    "expected the file query(csv_path=...) wrote."
+                )
+            for line, row in enumerate(reader, start=2):
+                value = (row["label"] or "").strip()
+                if value and value not in lookup:
+                    raise ValueError(
+                        f"{os.fspath(path)}, row {line} (index {row['index']}): "
+                        f"label {value!r} is not one of the allowed labels "
+                        f"{sorted(lookup)}; leave it empty to abstain."
+                    )
+                try:
+                    indices.append(int(row["index"]))
+                except ValueError:
+                    raise ValueError(
+                        f"{os.fspath(path)}, row {line}: index {row['index']!r} is "
+                        "not an integer."
+                    ) from None
+                labels.append(lookup[value] if value else None)
+        return self.teach(X, np.asarray(indices, dtype=np.intp), labels, finish=finish)
+
+    def export_labels(self, path):
+        """Write one CSV row per training sample: ``index, path,
+        original_label, final_label, source, round``.
+
+        ``source`` is ``kept`` (phase 1 kept it, nobody reviewed it),
+        ``relabeled`` (an expert answered it), ``abstained`` or
+        ``noisy-unreviewed``; ``round`` is the round of the answer (empty if
+        none).
+        """
+        check_is_fitted(self)
+        s = self._state
+        source = np.where(s.initial_clean, "kept", "noisy-unreviewed").astype(object)
+        source[s.abstained] = "abstained"
+        source[s.relabeled] = "relabeled"
+        paths = self.input_paths_
+        rows = [
+            [
+                i,
+                "" if paths is None else paths[i],
+                self.classes_[s.y_noisy[i]],
+                self.labels_[i],
+                source[i],
+                int(s.answer_round[i]) or "",
+            ]
+            for i in range(s.labels.shape[0])
+        ]
+        header = ["index", "path", "original_label", "final_label", "source", "round"]
+        _write_csv(path, header, rows)

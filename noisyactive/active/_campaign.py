@@ -1,14 +1,16 @@
-"""The relabeling campaign behind :class:`ActiveLabelCleaner`.
+"""The steps of a campaign that ``ActiveLabelCleaner.fit`` strings together.
 
-Phase 1, the initial classifier, the rounds (rank, ask, apply, refit) and the
-bookkeeping that makes every round recoverable from a checkpoint. The
-estimator's public surface (parameters, ``fit``, ``predict``...) lives in
-:mod:`noisyactive.active._cleaner`.
+Each step reads and writes the one :class:`~noisyactive.active._state.CampaignState`
+in ``self._state`` and, with a checkpoint, keeps the folder consistent:
+answers are journaled (fsynced) before they are applied, the state is the
+commit point, a classifier file is removed only after a state naming its
+successor is in place.
 """
 
+import contextlib
 import inspect
 import os
-import warnings
+import sys
 from numbers import Integral
 
 import numpy as np
@@ -16,23 +18,18 @@ from sklearn.base import clone
 from sklearn.metrics import f1_score
 from sklearn.utils import check_random_state
 
-from noisyactive.active._oracle import validate_oracle_labels
-from noisyactive.active._persist import save_campaign
-from noisyactive.active._rounds import (
-    FullClassView,
-    check_ranking,
-    format_round,
-    random_ranking,
-    relabel_log_array,
-    resolve_batch_size,
-    round_seed,
+from noisyactive.active._files import (
+    JOURNAL_FILE,
+    CheckpointLock,
+    append_journal,
+    read_journal,
+    remove_stale,
+    remove_temporaries,
 )
+from noisyactive.active._spec import load_model, params_to_json, save_model, user_types
+from noisyactive.active._state import CampaignState, derived_seed, resolve_batch_size
 
 __all__ = ["CampaignMixin"]
-
-
-def _derived_seed(seed, *keys):
-    return int(np.random.default_rng([int(seed), *keys]).integers(2**31 - 1))
 
 
 def _seed_if_unset(estimator, seed):
@@ -51,8 +48,93 @@ def _fit_maybe_with_validation(estimator, X, y, validation):
     return estimator.fit(X, y)
 
 
+@contextlib.contextmanager
+def _torch_seeded(seed):
+    """Global torch RNG (dropout) seeded per training, then put back."""
+    if "torch" not in sys.modules:
+        yield
+        return
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def _phase1_rates(estimator, classes):
+    rates = getattr(estimator, "class_noise_rates_", None)
+    if rates is not None and len(rates) == len(classes):
+        return [float(r) for r in rates]
+    rate = getattr(estimator, "forget_rate_", None)
+    return None if rate is None else [float(rate)] * len(classes)
+
+
 class CampaignMixin:
-    """Campaign mechanics of :class:`ActiveLabelCleaner` (private methods)."""
+    """Campaign steps of :class:`ActiveLabelCleaner` (private methods)."""
+
+    # -- locking and files ------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self):
+        if self.checkpoint is None:
+            yield
+            return
+        lock = CheckpointLock(self.checkpoint)
+        first = not lock.held()
+        with lock:
+            if first:  # what a killed process left behind
+                remove_temporaries(self.checkpoint)
+                read_journal(self.checkpoint, repair=True)
+            yield
+
+    def _trusted(self):
+        objects = (self.estimator, self.classifier, self.query_strategy)
+        return tuple(self._load_trusted) + tuple(user_types(*objects))
+
+    def _save(self):
+        if self.checkpoint is None:
+            return
+        extra = {
+            "params": params_to_json(self),
+            "input_is_paths": bool(self._input_is_paths),
+            "n_features_in": getattr(self, "n_features_in_", None),
+        }
+        self._state.to_files(self.checkpoint, extra)
+
+    def _save_classifier(self):
+        if self.checkpoint is None or self.classifier_ is None:
+            return
+        stem = f"classifier-{self._state.classifier_version:05d}"
+        current = self._state.model_files.get("classifier")
+        if current is not None and current[0].startswith(stem + "."):
+            return  # unchanged (a refit was skipped); never rewrite a named file
+        saved = save_model(self.checkpoint, stem, self.classifier_)
+        self._state.model_files["classifier"] = list(saved)
+        self._save()
+        remove_stale(self.checkpoint, "classifier-", keep=saved[0])
+
+    def _intact_note(self):
+        s = self._state
+        return (
+            f" The state file is intact: {s.n_rounds} rounds and {s.budget_used} "
+            f"labels; export them with load_cleaner({os.fspath(self.checkpoint)!r}, "
+            "labels_only=True).export_labels(path)."
+        )
+
+    def _restore_models(self, trusted):
+        self.estimator_ = self._make_estimator()
+        self.classifier_ = None
+        entry = self._state.model_files.get("classifier")
+        if entry is not None:
+            self.classifier_ = load_model(
+                self.checkpoint,
+                *entry,
+                self._classifier_template(),
+                trusted=trusted,
+                what=self._intact_note(),
+            )
+
+    # -- building -----------------------------------------------------------------
 
     def _make_estimator(self):
         if self.estimator is None:
@@ -61,7 +143,7 @@ class CampaignMixin:
             estimator = NoisyLabelFilter()
         else:
             estimator = clone(self.estimator)
-        return _seed_if_unset(estimator, _derived_seed(self._seed, 0, 1))
+        return _seed_if_unset(estimator, derived_seed(self._state.seed, 0, 1))
 
     def _classifier_template(self):
         if self.classifier is not None:
@@ -72,7 +154,7 @@ class CampaignMixin:
             from noisyactive.classifiers import NetClassifier
 
             template = NetClassifier()
-        return _seed_if_unset(template, _derived_seed(self._seed, 0, 2))
+        return _seed_if_unset(template, derived_seed(self._state.seed, 0, 2))
 
     def _phase1_mask(self, n_samples):
         mask = getattr(self.estimator_, "clean_mask_", None)
@@ -94,152 +176,186 @@ class CampaignMixin:
 
     def _train_classifier(self, X, train_mask, validation, *, scratch):
         """Fit or fine-tune the classifier on ``train_mask``; False if unable."""
+        s = self._state
         idx = np.flatnonzero(train_mask)
-        if idx.size == 0:
-            return False
-        y_train = self.classes_[self._labels[idx]]
-        X_train = X[idx]
+        y_train = self.classes_[s.labels[idx]]
         present = np.unique(y_train)
         clf = self.classifier_
+        seed = derived_seed(s.seed, s.classifier_version, 3)
+        if idx.size == 0:
+            return False
         if (
             not scratch
             and clf is not None
             and hasattr(clf, "partial_fit")
             and np.isin(present, clf.classes_).all()
         ):
-            for _ in range(self.refit_epochs):
-                clf.partial_fit(X_train, y_train)
+            with _torch_seeded(seed):
+                for _ in range(self.refit_epochs):
+                    clf.partial_fit(X[idx], y_train)
         elif present.size < 2:
             return False  # a classifier cannot be fit on one class; keep the old
         else:
             clf = self._classifier_template()
-            _fit_maybe_with_validation(clf, X_train, y_train, validation)
+            with _torch_seeded(seed):
+                _fit_maybe_with_validation(clf, X[idx], y_train, validation)
             self.classifier_ = clf
-        self._classifier_version += 1
+        s.classifier_version += 1
         return True
 
-    def _candidates(self):
-        return np.flatnonzero(~self.clean_mask_ & ~self.abstained_mask_)
-
-    def _rank(self, X, candidates, n, round_):
-        seed = round_seed(self._seed, round_)
-        if self.classifier_ is None:  # nothing trained yet: ask at random
-            return random_ranking(candidates, n, seed)
-        from noisyactive.query import get_query_strategy
-
-        strategy = get_query_strategy(self.query_strategy)
-        model = self.classifier_
-        if not np.array_equal(model.classes_, self.classes_):
-            model = FullClassView(model, self.classes_)
-        indices, scores = strategy.rank(
-            model,
-            X,
-            candidates,
-            n,
-            labels=self.labels_,
-            labeled_mask=self.clean_mask_,
-            random_state=seed,
-        )
-        return check_ranking(indices, scores, candidates, n, round_)
+    # -- the campaign's public face -------------------------------------------------
 
     def _publish(self):
-        self.labels_ = self.classes_[self._labels]
-        self.relabel_log_ = relabel_log_array(self._log, self.classes_)
-
-    def _save(self, *, save_estimator=False):
-        if self.checkpoint is not None:
-            save_campaign(self, self.checkpoint, save_estimator=save_estimator)
-
-    # -- the campaign ------------------------------------------------------------
-
-    def _start_campaign(self, X, y_enc, fingerprint, validation):
-        rs = self.random_state
-        self._seed = (
-            int(rs)
-            if isinstance(rs, Integral)
-            else int(check_random_state(rs).randint(2**31 - 1))
+        s = self._state
+        self.labels_ = self.classes_[s.labels]
+        self.initial_clean_mask_ = s.initial_clean
+        self.clean_mask_ = s.clean
+        self.relabeled_mask_ = s.relabeled
+        self.abstained_mask_ = s.abstained
+        self.queried_indices_ = s.queried
+        self.pending_indices_ = s.pending()
+        self.history_ = s.history
+        self.relabel_log_ = s.relabel_log()
+        self.budget_used_ = s.budget_used
+        self.budget_total_ = (
+            resolve_batch_size(self.batch_size, s.labels.shape[0]) * self.n_rounds
         )
-        self._fingerprint = fingerprint
-        self._y_noisy = y_enc.astype(np.intp)
-        self._labels = self._y_noisy.copy()
-        n = y_enc.shape[0]
-        self.estimator_ = self._make_estimator()
-        self.initial_clean_mask_ = np.zeros(n, dtype=bool)
-        if self.start == "filter":
-            noisy = self.classes_[self._y_noisy]
-            _fit_maybe_with_validation(self.estimator_, X, noisy, validation)
-            self.initial_clean_mask_ = self._phase1_mask(n)
-        self.clean_mask_ = self.initial_clean_mask_.copy()
-        self.relabeled_mask_ = np.zeros(n, dtype=bool)
-        self.abstained_mask_ = np.zeros(n, dtype=bool)
-        self.queried_indices_, self.history_ = [], []
-        self._log = {f: [] for f in ("round", "index", "old", "new", "score")}
-        self.budget_used_, self.n_rounds_ = 0, 0
-        self.termination_condition_ = None
-        self.pending_indices_ = np.zeros(0, dtype=np.intp)
-        self._pending_scores = np.zeros(0)
-        self.classifier_, self._classifier_file, self._estimator_file = None, None, None
-        self._classifier_version, self._classifier_saved = 0, -1
-        self._needs_refit = False
-        train = np.ones(n, dtype=bool) if self.start == "noisy" else self.clean_mask_
-        self._train_classifier(X, train, validation, scratch=True)
-        self._publish()
-        self._save(save_estimator=True)
+        self.n_rounds_ = s.n_rounds
+        self.input_paths_ = s.input_paths
+        self.termination_condition_ = s.termination
 
-    def _apply_answers(self, round_, indices, scores, encoded, answered, source):
-        got, new = indices[answered], encoded[answered]
-        old = self._labels[got].copy()
-        self._labels[got] = new
-        self.clean_mask_[got] = True
-        self.relabeled_mask_[got] = True
-        self.abstained_mask_[got] = False  # teach may answer an earlier abstention
-        self.abstained_mask_[indices[~answered]] = True
-        self.budget_used_ += int(got.size)
-        self.n_rounds_ = round_
-        self.queried_indices_.append(indices.copy())
-        for field, values in zip(
-            ("round", "index", "old", "new", "score"),
-            (np.full(got.size, round_), got, old, new, scores[answered]),
-        ):
-            self._log[field].extend(values.tolist())
-        self.history_.append(
-            {
-                "round": int(round_),
-                "n_queried": int(indices.size),
-                "n_returned": int(got.size),
-                "n_abstained": int(indices.size - got.size),
-                "n_changed": int((old != new).sum()),
-                "budget_used": int(self.budget_used_),
-                "n_clean": int(self.clean_mask_.sum()),
-                "source": source,
-                "val_macro_f1": None,
-            }
-        )
-        keep = ~np.isin(self.pending_indices_, indices)
-        self.pending_indices_ = self.pending_indices_[keep]
-        self._pending_scores = self._pending_scores[keep]
-        self._needs_refit = bool(got.size)
-        self._publish()
-        # Saved before the refit: the expert's answers are safe even if the
-        # refit is interrupted; a resumed fit redoes the refit first.
-        self._save()
-
-    def _finish_round(self, X, validation):
-        if self._needs_refit:
-            self._train_classifier(
-                X, self.clean_mask_, validation, scratch=self.refit == "scratch"
-            )
-            self._needs_refit = False
-        entry = self.history_[-1]
+    def _report(self, entry, validation):
+        """Validation score of the current classifier, then ``on_round_end``."""
         if validation is not None and self.classifier_ is not None:
             pred = self.classifier_.predict(validation[0])
             entry["val_macro_f1"] = float(
                 f1_score(validation[1], pred, average="macro", zero_division=0)
             )
         self._save()
+        if self.on_round_end is not None:
+            self.on_round_end(self, entry)
+
+    # -- the steps ---------------------------------------------------------------------
+
+    def _start_campaign(self, X, y_enc, fingerprint, validation):
+        rs = self.random_state
+        seed = (
+            int(rs)
+            if isinstance(rs, Integral)
+            else int(check_random_state(rs).randint(2**31 - 1))
+        )
+        n = y_enc.shape[0]
+        self._state = CampaignState(
+            seed=seed,
+            fingerprint=fingerprint,
+            classes=self.classes_,
+            y_noisy=y_enc,
+            initial_clean=np.zeros(n, dtype=bool),
+            input_paths=X if self._input_is_paths else None,
+        )
+        journal = os.path.join(os.fspath(self.checkpoint or ""), JOURNAL_FILE)
+        if self.checkpoint is not None and os.path.exists(journal):
+            # Answers of an earlier campaign whose state was deleted: kept
+            # aside (never deleted), not replayed into this one.
+            os.replace(journal, journal + f".orphaned-{os.getpid()}")
+        self.estimator_ = self._make_estimator()
+        if self.start == "filter":
+            noisy = self.classes_[y_enc]
+            _fit_maybe_with_validation(self.estimator_, X, noisy, validation)
+            mask = self._phase1_mask(n)
+            self._state.initial_clean, self._state.clean = mask, mask.copy()
+            self._state.phase1_rates = _phase1_rates(self.estimator_, self.classes_)
+        self.classifier_ = None
+        train = np.ones(n, dtype=bool) if self.start == "noisy" else self._state.clean
+        self._train_classifier(X, train, validation, scratch=True)
+        entry = {
+            "round": 0,
+            "n_queried": 0,
+            "n_returned": 0,
+            "n_abstained": 0,
+            "n_changed": 0,
+            "n_audited": 0,
+            "budget_used": 0,
+            "n_clean": int(self._state.clean.sum()),
+            "source": self.start,
+            "val_macro_f1": None,
+            **self._state.noise_estimate(),
+        }
+        self._state.history.append(entry)
+        self._publish()
+        self._save_classifier()
+        self._report(entry, validation)
+
+    def _resume(self, state, X, validation, *, close=True):
+        """Continue from a checkpoint: replay journaled answers, finish the
+        round they complete (``close``), redo an interrupted refit."""
+        self._state = state
+        self._restore_models(self._trusted())
+        if self.checkpoint is not None:
+            for entry in read_journal(self.checkpoint):
+                if entry["campaign"] == state.fingerprint["x"] + str(state.seed) and (
+                    entry["seq"] > state.journal_seq
+                ):
+                    scores = [np.nan if v is None else v for v in entry["scores"]]
+                    state.apply_answers(entry["indices"], entry["labels"], scores)
+                    state.journal_seq = entry["seq"]
+                    self._last_source = entry["source"]
+        self._publish()
+        if close and state.open_round and state.pending().size == 0:
+            state.close_round(getattr(self, "_last_source", "oracle"))
+            self._publish()
+            self._save()
+        X = state.input_paths if X is None else X
+        if state.needs_refit and X is not None:
+            self._finish_round(X, validation)
+
+    def _record(self, indices, encoded, scores, source):
+        """Journal the answers (durably) and apply them to the state."""
+        s = self._state
+        if self.checkpoint is not None:
+            append_journal(
+                self.checkpoint,
+                {
+                    "campaign": s.fingerprint["x"] + str(s.seed),
+                    "seq": s.journal_seq + 1,
+                    "round": s.n_rounds + 1,
+                    "source": source,
+                    "indices": np.asarray(indices).tolist(),
+                    "labels": np.asarray(encoded).tolist(),
+                    "scores": [None if v != v else float(v) for v in scores],
+                },
+            )
+        s.apply_answers(indices, encoded, scores)
+        s.journal_seq += 1
+        self._publish()
+        self._save()
+
+    def _close_round(self, X, validation, source):
+        self._state.close_round(source)
+        self._publish()
+        self._save()  # answers are safe even if the refit is interrupted
+        self._finish_round(X, validation)
+
+    def _finish_round(self, X, validation):
+        s = self._state
+        if s.needs_refit:
+            scratch = self.refit == "scratch"
+            self._train_classifier(X, s.clean, validation, scratch=scratch)
+            s.needs_refit = False
+            self._save_classifier()
+        self._publish()
+        self._report(s.history[-1], validation)
         if self.verbose:
-            k = resolve_batch_size(self.batch_size, self._labels.shape[0])
-            print(format_round(entry, k * self.n_rounds, self.n_rounds))
+            entry = s.history[-1]
+            line = (
+                f"[ActiveLabelCleaner] round {entry['round']}/{self.n_rounds}: "
+                f"asked {entry['n_queried']}, answered {entry['n_returned']}, "
+                f"changed {entry['n_changed']}, budget {entry['budget_used']}/"
+                f"{self.budget_total_}"
+            )
+            if entry.get("val_macro_f1") is not None:
+                line += f", val macro-F1 {entry['val_macro_f1']:.4f}"
+            print(line)
 
     def _keep_note(self, exc, round_):
         note = (
@@ -248,53 +364,8 @@ class CampaignMixin:
             "kept in the estimator's labels_"
         )
         if self.checkpoint is not None:
-            note += f" and in the checkpoint {os.fspath(self.checkpoint)!r}; fit "
-            note += "again with the same checkpoint to resume."
+            note += f" and in the checkpoint {os.fspath(self.checkpoint)!r} "
+            note += f"(answers journaled in {JOURNAL_FILE}); fit again with the "
+            note += "same checkpoint to resume."
         if hasattr(exc, "add_note"):
             exc.add_note(note)
-
-    def _run_rounds(self, X, sample_ids, validation):
-        if self.oracle is None:
-            if self.termination_condition_ is None:
-                self.termination_condition_ = "no_oracle"
-            return
-        k = resolve_batch_size(self.batch_size, X.shape[0])
-        total = k * self.n_rounds
-        pool = self._candidates().size
-        if self.n_rounds_ < self.n_rounds and total - self.budget_used_ > pool:
-            warnings.warn(
-                f"The budget batch_size * n_rounds = {k} * {self.n_rounds} leaves "
-                f"{total - self.budget_used_} labels to ask but only {pool} samples "
-                f"can be relabeled; the budget is clamped to {pool} and the "
-                "campaign stops when none are left.",
-                UserWarning,
-                stacklevel=4,
-            )
-        condition = "n_rounds"
-        while self.n_rounds_ < self.n_rounds:
-            round_ = self.n_rounds_ + 1
-            candidates = self._candidates()
-            left = total - self.budget_used_
-            if left <= 0 or candidates.size == 0:
-                condition = "budget_exhausted" if left <= 0 else "no_candidates"
-                break
-            indices, scores = self._rank(
-                X, candidates, min(k, left, candidates.size), round_
-            )
-            ids = indices if sample_ids is None else sample_ids[indices]
-            try:
-                answers = self.oracle(ids, X[indices])
-                encoded, answered = validate_oracle_labels(
-                    answers,
-                    self.classes_,
-                    n_expected=indices.size,
-                    round_=round_,
-                    indices=indices,
-                )
-            except BaseException as exc:  # KeyboardInterrupt too: note, re-raise
-                self._keep_note(exc, round_)
-                raise
-            self._apply_answers(round_, indices, scores, encoded, answered, "oracle")
-            self._finish_round(X, validation)
-        self.termination_condition_ = condition
-        self._save()

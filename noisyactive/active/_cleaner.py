@@ -1,7 +1,13 @@
-"""ActiveLabelCleaner: phase 2 of Khanal et al. (2024), budgeted relabeling."""
+"""ActiveLabelCleaner: phase 2 of Khanal et al. (2024), budgeted relabeling.
+
+``fit`` reads as the algorithm: start (or resume) the campaign, then rank,
+ask, record, refit until the budget or the rounds are spent. The steps are
+:mod:`noisyactive.active._campaign`; the state they share is one
+:class:`~noisyactive.active._state.CampaignState`.
+"""
 
 import os
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
@@ -12,14 +18,14 @@ from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
-    validate_data,
 )
 
 from noisyactive.active._ask_tell import AskTellMixin
 from noisyactive.active._campaign import CampaignMixin
-from noisyactive.active._checkpoint import data_fingerprint, read_state
-from noisyactive.active._persist import check_fingerprint, restore_campaign
-from noisyactive.active._rounds import expand_proba
+from noisyactive.active._oracle import validate_oracle_labels
+from noisyactive.active._ranking import RankingMixin, expand_proba
+from noisyactive.active._resume import CheckMixin, data_fingerprint
+from noisyactive.active._state import CampaignState, resolve_batch_size
 from noisyactive.utils._param_validation import (
     HasMethods,
     Interval,
@@ -42,17 +48,14 @@ def _classifier_has(attr, *, default):
     return check
 
 
-def _looks_like_paths(X):
-    if hasattr(X, "shape") and len(X.shape) != 1:
-        return False
-    if not isinstance(X, list | tuple | np.ndarray) and not hasattr(X, "iloc"):
-        return False
-    values = list(X)
-    return bool(values) and all(isinstance(v, str | os.PathLike) for v in values)
-
-
 class ActiveLabelCleaner(
-    AskTellMixin, CampaignMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
+    AskTellMixin,
+    CampaignMixin,
+    RankingMixin,
+    CheckMixin,
+    MetaEstimatorMixin,
+    ClassifierMixin,
+    BaseEstimator,
 ):
     """Budgeted active label cleaning after a noisy-label filter.
 
@@ -107,14 +110,24 @@ class ActiveLabelCleaner(
         first trained on all noisy labels, clean part empty). ``"none"``: the
         AL-only baseline (nothing trained; round 1 asks random samples).
     checkpoint : str or path-like, default=None
-        Directory for the campaign state, written atomically after every
-        round. A later ``fit`` on the same data with the same directory
-        resumes after the last completed round and asks the same questions
-        as an uninterrupted run. Data that do not match the checkpoint's
-        fingerprint are refused. Checkpoints contain pickles: load them only
-        from trusted sources (see :func:`~noisyactive.active.load_cleaner`).
-        Leave it None inside cross-validation (every fold would claim the same
-        directory).
+        Folder for the campaign state (see :doc:`/user_guide/checkpoints`).
+        Every answer is journaled (fsynced) before it is used and the state
+        is written atomically after every step; a later ``fit`` on the same
+        data with the same folder resumes where the campaign stopped, asks
+        nothing already answered and asks the same questions as an
+        uninterrupted run. Data that do not match the checkpoint's
+        fingerprint are refused. One process at a time: ``fit`` holds a lock
+        on the folder (:class:`~noisyactive.active.CheckpointLock`). Leave it
+        None inside cross-validation (every fold would claim the folder).
+    audit_share : float in [0, 1], default=0.0
+        Share of each round's batch spent on auditing samples phase 1 kept
+        (those whose current label the classifier finds least probable
+        first). Corrections of kept samples count against the budget and
+        feed the noise estimate.
+    on_round_end : callable, default=None
+        ``on_round_end(cleaner, record)``, called after the first classifier
+        (round 0) and after every round, ``record`` being the entry just
+        appended to ``history_`` (e.g. to score a held-out set).
     random_state : int, RandomState instance or None, default=None
         Seeds the rounds (and ``estimator``/``classifier`` when their own
         ``random_state`` is None). A resumed campaign reuses the seed stored
@@ -136,13 +149,26 @@ class ActiveLabelCleaner(
     queried_indices_ : list of ndarray
         Indices asked in each round.
     pending_indices_ : ndarray of int
-        Indices handed out by :meth:`query` and not yet taught.
+        Indices handed out by :meth:`query` and not answered yet.
     budget_used_, n_rounds_ : int
         Labels returned so far; rounds completed.
+    budget_total_ : int
+        ``batch_size * n_rounds`` labels.
+    input_paths_ : ndarray of str or None
+        The training file paths when ``X`` was paths (then ``query``,
+        ``teach`` and friends need no ``X``).
     history_ : list of dict
-        Per round: ``round``, ``n_queried``, ``n_returned``, ``n_abstained``,
-        ``n_changed``, ``budget_used``, ``n_clean``, ``source`` and
-        ``val_macro_f1`` (None without validation data).
+        Round 0 (the first classifier), then one entry per round:
+        ``round``, ``n_queried``, ``n_returned``, ``n_abstained``,
+        ``n_changed``, ``n_audited`` (kept samples asked), ``budget_used``,
+        ``n_clean``, ``source``, ``val_macro_f1`` (None without validation
+        data), and ``noise_rate`` / ``class_noise_rates``: the estimated
+        share of wrong labels in the original noisy labels (global and per
+        noisy class), phase 1's estimate refined by every answer so far (see
+        :func:`~noisyactive.active.refine_noise_rates`; None when neither
+        exists), and ``remaining_noise_rate``: that estimate less the labels
+        corrected so far, the share of wrong labels left in ``labels_`` (a
+        forget rate for a Co-teaching refit, as Bernhardt et al. lower theirs).
     relabel_log_ : structured ndarray
         One row per label returned: ``round``, ``index``, ``old_label``,
         ``new_label``, ``score`` (the strategy's score, NaN if it has none).
@@ -172,12 +198,14 @@ class ActiveLabelCleaner(
     ...     batch_size=10, n_rounds=3, random_state=0).fit(X, y_noisy)
     >>> cleaner.budget_used_, cleaner.n_rounds_, cleaner.termination_condition_
     (30, 3, 'n_rounds')
+    >>> [h["round"] for h in cleaner.history_]
+    [0, 1, 2, 3]
     """
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit"]), None],
         "classifier": [HasMethods(["fit", "predict"]), None],
-        "query_strategy": [str, HasMethods(["rank"]), callable],
+        "query_strategy": [str, HasMethods(["rank"]), HasMethods(["query"]), callable],
         "oracle": [callable, None],
         "batch_size": [
             Interval(Integral, 1, None, closed="left"),
@@ -188,6 +216,8 @@ class ActiveLabelCleaner(
         "refit_epochs": [Interval(Integral, 1, None, closed="left")],
         "start": [StrOptions({"filter", "noisy", "none"})],
         "checkpoint": [str, os.PathLike, None],
+        "audit_share": [Interval(Real, 0, 1, closed="both")],
+        "on_round_end": [callable, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -204,6 +234,8 @@ class ActiveLabelCleaner(
         refit_epochs=5,
         start="filter",
         checkpoint=None,
+        audit_share=0.0,
+        on_round_end=None,
         random_state=None,
         verbose=0,
     ):
@@ -217,40 +249,14 @@ class ActiveLabelCleaner(
         self.refit_epochs = refit_epochs
         self.start = start
         self.checkpoint = checkpoint
+        self.audit_share = audit_share
+        self.on_round_end = on_round_end
         self.random_state = random_state
         self.verbose = verbose
 
-    # -- data checks -----------------------------------------------------------
+    _load_trusted = ()  # set by load_cleaner(trusted=...)
 
-    def _check_data(self, X, y=None, *, reset):
-        if _looks_like_paths(X):
-            if not reset and not self._input_is_paths:
-                raise ValueError("The cleaner was fitted on arrays; got file paths.")
-            X = np.asarray([os.fspath(p) for p in X], dtype=object)
-            if reset:
-                self._input_is_paths = True
-                self.__dict__.pop("n_features_in_", None)
-            if y is None:
-                return X
-            y = column_or_1d(y, warn=True)
-            check_consistent_length(X, y)
-            return X, y
-        if not reset and self._input_is_paths:
-            raise ValueError("The cleaner was fitted on file paths; got an array.")
-        if reset:
-            self._input_is_paths = False
-            return validate_data(self, X, y, allow_nd=True, reset=True)
-        return validate_data(self, X, allow_nd=True, reset=False)
-
-    def _check_validation(self, X_val, y_val):
-        if X_val is None and y_val is None:
-            return None
-        if X_val is None or y_val is None:
-            raise ValueError("Pass both X_val and y_val, or neither.")
-        X_val = self._check_data(X_val, reset=False)
-        y_val = column_or_1d(y_val, warn=True)
-        check_consistent_length(X_val, y_val)
-        return X_val, y_val
+    # -- the algorithm -----------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, X_val=None, y_val=None, sample_ids=None):
@@ -285,23 +291,58 @@ class ActiveLabelCleaner(
         if sample_ids is not None:
             sample_ids = column_or_1d(sample_ids)
             check_consistent_length(X, sample_ids)
-        validation = self._check_validation(X_val, y_val)
-        fingerprint = data_fingerprint(X, self.classes_, y_enc)
-        saved = read_state(self.checkpoint) if self.checkpoint is not None else None
-        if saved is None:
-            self._start_campaign(X, y_enc, fingerprint, validation)
-        else:
-            header, arrays = saved
-            check_fingerprint(header, fingerprint, self.checkpoint, self.start)
-            restore_campaign(self, header, arrays, self.checkpoint)
-            if self.verbose:
-                print(
-                    f"[ActiveLabelCleaner] resuming after round {self.n_rounds_} "
-                    f"({self.budget_used_} labels) from {self.checkpoint}"
-                )
-            if self._needs_refit:
-                self._finish_round(X, validation)
-        self._run_rounds(X, sample_ids, validation)
+        validation = self._check_validation(X_val, y_val)  # before anything is asked
+        fingerprint = data_fingerprint(
+            X, self.classes_, y_enc, paths=self._input_is_paths
+        )
+        with self._locked():  # raises at once when the folder is busy or read-only
+            saved = None
+            if self.checkpoint is not None:
+                saved = CampaignState.from_files(self.checkpoint)
+            if saved is None:
+                self._start_campaign(X, y_enc, fingerprint, validation)
+            else:
+                state, header = saved
+                self._check_resume(state, header, fingerprint)
+                if self.verbose:
+                    print(
+                        f"[ActiveLabelCleaner] resuming after round {state.n_rounds} "
+                        f"({state.budget_used} labels) from {self.checkpoint}"
+                    )
+                self._resume(state, X, validation)
+            if self.oracle is None:
+                self._stop(self.termination_condition_ or "no_oracle")
+                return self
+            self._warn_if_budget_exceeds_pool()
+            k = resolve_batch_size(self.batch_size, X.shape[0])
+            while self.n_rounds_ < self.n_rounds:
+                left = self.budget_total_ - self.budget_used_
+                indices, scores = self._next_batch(X, min(k, left))
+                if left <= 0 or indices.size == 0:
+                    break
+                round_ = self.n_rounds_ + 1
+                ids = indices if sample_ids is None else sample_ids[indices]
+                try:
+                    encoded, _ = validate_oracle_labels(
+                        self.oracle(ids, X[indices]),
+                        self.classes_,
+                        n_expected=indices.size,
+                        round_=round_,
+                        indices=indices,
+                    )
+                except BaseException as exc:  # KeyboardInterrupt too: note, re-raise
+                    self._keep_note(exc, round_)
+                    raise
+                self._record(indices, encoded, scores, "oracle")  # journaled first
+                self._close_round(X, validation, "oracle")  # refit, save, report
+            left = self.budget_total_ - self.budget_used_
+            self._stop(
+                "n_rounds"
+                if self.n_rounds_ >= self.n_rounds
+                else "budget_exhausted"
+                if left <= 0
+                else "no_candidates"
+            )
         return self
 
     # -- prediction ------------------------------------------------------------------

@@ -78,7 +78,12 @@ def prepare_input(estimator, X, y=None, *, reset, image_size=224, cache_dir=None
         size = image_size if image_size is not None else 224
         if cache_dir == "auto":
             cache_dir = default_cache_dir()
-        X = load_images(np.asarray(X, dtype=object), size=size, cache_dir=cache_dir)
+        X = load_images(
+            np.asarray(X, dtype=object),
+            size=size,
+            cache_dir=cache_dir,
+            verbose=bool(getattr(estimator, "verbose", 0)),
+        )
     elif not hasattr(X, "ndim"):
         X = np.asarray(X) if not hasattr(X, "__array__") else X
     ndim = getattr(X, "ndim", 2)

@@ -1,11 +1,38 @@
 """A skorch ``NeuralNet`` over in-memory arrays, shared by the estimators.
 
-skorch supplies the loop (``fit_loop``, ``train_step``, callbacks, history); this
-subclass replaces the per-sample ``Dataset``/``DataLoader`` with batched tensor
-indexing of arrays that already sit in memory (on the GPU when they fit), records
-losses per epoch instead of calling ``.item()`` per batch (no host synchronisation
-per batch), runs mixed precision and channels-last on CUDA, and augments on the
-device.
+skorch runs the loop: ``fit`` -> ``partial_fit`` -> ``fit_loop`` ->
+``run_single_epoch`` -> ``train_step`` -> ``train_step_single``, with its callbacks
+and ``history``. This subclass changes only skorch's override points:
+
+- ``get_dataset`` / ``get_iterator``: the arrays become tensors once per fit (on
+  the GPU when they fit) and batches are cut by tensor indexing
+  (:class:`ArrayBatches`) instead of a per-sample ``DataLoader``. A batch is
+  ``({"x": images, "index": positions}, y)``, so skorch's two-item batch
+  protocol holds and Co-teaching knows which samples it sees.
+- ``train_step_single`` / ``validation_step`` / ``evaluation_step``: uint8 -> float,
+  on-device augmentation, channels-last, bf16 autocast on CUDA, and the ensemble
+  (Co-teaching's two networks) at validation and prediction time.
+- ``run_single_epoch``: skorch's, plus a check that the loss is finite (a
+  diverging fit raises :class:`FloatingPointError` naming epoch, batch and lr).
+- The cosine schedule is skorch's :class:`~skorch.callbacks.LRScheduler` with a
+  ``LambdaLR`` factor that stays at 0 after ``max_epochs`` (torch's
+  ``CosineAnnealingLR`` rises again after ``T_max``, the oscillation the
+  reference code had). A user's own ``LRScheduler`` in ``callbacks`` replaces it.
+- Validation is skorch's: ``train_split=predefined_split(valid)``, a
+  ``valid_loss`` and an :class:`~skorch.callbacks.EpochScoring` macro-F1
+  (``valid_f1``, ``valid_f1_best``), and :class:`RestoreBestEpoch` keeps the best
+  epoch's weights.
+
+What skorch cannot do here, and why:
+
+- ``Checkpoint(load_best=True)`` writes the weights to files at every improvement
+  (two ResNet18s, ~90 MB, per improving epoch) and restores ``module_`` only;
+  :class:`RestoreBestEpoch` keeps copies of every network of the ensemble in
+  memory instead. A user's ``Checkpoint`` still works as in skorch.
+- ``iterator_train__*`` / ``iterator_valid__*`` / ``dataset__*`` parameters have no
+  effect on array input: no ``DataLoader`` is built for it.
+- The finite-loss check and skorch's batch history read the loss on the host
+  once per batch (one synchronisation per batch on CUDA).
 """
 
 import math
@@ -14,116 +41,97 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer, PrintLog
+from skorch.callbacks import (
+    EpochScoring,
+    EpochTimer,
+    LRScheduler,
+    PassthroughScoring,
+)
+from skorch.dataset import get_len
+from skorch.helper import predefined_split
 from torch import nn
 
+from noisyactive.classifiers._arrays import ArrayBatches, ArrayDataset
+from noisyactive.classifiers._callbacks import (
+    CosineDecay,
+    EpochProgress,
+    PlainPrintLog,
+    RestoreBestEpoch,
+    SlowFitWarning,
+    macro_f1,
+)
 from noisyactive.nets import augment_images, capture_features, final_linear
 
-__all__ = ["InputNorm", "ArrayNet", "cosine_lr"]
-
-
-def cosine_lr(base_lr, epoch, n_epochs):
-    """Cosine decay from ``base_lr`` at epoch 0 towards 0 at ``n_epochs``; it never
-    rises again (the reference code's schedule oscillated across rounds)."""
-    e = min(epoch, n_epochs)
-    return 0.5 * base_lr * (1 + math.cos(math.pi * e / max(n_epochs, 1)))
-
-
-class InputNorm(nn.Module):
-    """Standardise the input, then run ``body``; keeps the statistics in the state
-    dict so a saved network needs nothing else."""
-
-    def __init__(self, body, mean, std):
-        super().__init__()
-        self.body = body
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
-
-    def forward(self, x):
-        return self.body((x - self.mean) / self.std)
-
-
-class _Batches:
-    """Mini-batches of (X, y, index) by tensor indexing, reshuffled every epoch."""
-
-    def __init__(self, X, y, batch_size, *, shuffle, generator, device):
-        self.X, self.y = X, y
-        self.batch_size = max(1, int(batch_size))
-        self.shuffle, self.generator, self.device = shuffle, generator, device
-
-    def __len__(self):
-        return math.ceil(self.X.shape[0] / self.batch_size)
-
-    def __iter__(self):
-        n = self.X.shape[0]
-        if self.shuffle:
-            order = torch.randperm(n, generator=self.generator)
-        else:
-            order = torch.arange(n)
-        on_device = self.X.device.type != "cpu"
-        # Data left on the host (too large for the GPU) go over in pinned batches.
-        transfer = not on_device and torch.device(self.device).type == "cuda"
-        if on_device:
-            order = order.to(self.X.device)
-        for start in range(0, n, self.batch_size):
-            idx = order[start : start + self.batch_size]
-            xb = self.X[idx]
-            yb = None if self.y is None else self.y[idx]
-            if transfer:
-                xb = xb.pin_memory().to(self.device, non_blocking=True)
-                yb = None if yb is None else yb.to(self.device, non_blocking=True)
-                idx = idx.to(self.device, non_blocking=True)
-            yield xb, yb, idx
+__all__ = ["ArrayNet"]
 
 
 class ArrayNet(NeuralNet):
     """Plain cross-entropy network trained on in-memory arrays.
 
-    Extra parameters (beyond skorch's) are set by the owning estimator:
-    ``is_image``, ``augment``, ``unit_range``, ``amp_dtype``, ``channels_last``,
-    ``seed``, ``lr_schedule`` (``"cosine"`` or ``None``), ``finetune_lr``.
+    Parameters (beyond skorch's) are set by the owning estimator.
+
+    Parameters
+    ----------
+    module : callable
+        Zero-argument network builder (called once per network, seeded).
+    settings : dict
+        ``is_image``, ``augment``, ``unit_range``, ``amp_dtype``,
+        ``channels_last``, ``seed``, ``lr_schedule`` (``"cosine"`` or None),
+        ``finetune_lr``; see :meth:`noisyactive.base.BaseNetEstimator._net_kwargs`.
+    valid_data : (X, y) or None
+        Validation arrays (labels encoded; -1 for a class the net cannot predict).
     """
 
-    def __init__(
-        self,
-        module,
-        *,
-        is_image=False,
-        augment=False,
-        unit_range=True,
-        amp_dtype=None,
-        channels_last=False,
-        seed=0,
-        lr_schedule="cosine",
-        finetune_lr=None,
-        valid_data=None,
-        **kwargs,
-    ):
+    def __init__(self, module, *, settings=None, valid_data=None, **kwargs):
         kwargs.setdefault("criterion", nn.CrossEntropyLoss)
+        if valid_data is not None:
+            X_val, y_val = (
+                torch.as_tensor(np.ascontiguousarray(a)) for a in valid_data
+            )
+            kwargs["train_split"] = predefined_split(ArrayDataset(X_val, y_val.long()))
         kwargs.setdefault("train_split", None)
         super().__init__(module, **kwargs)
-        self.is_image = is_image
-        self.augment = augment
-        self.unit_range = unit_range
-        self.amp_dtype = amp_dtype
-        self.channels_last = channels_last
-        self.seed = seed
-        self.lr_schedule = lr_schedule
-        self.finetune_lr = finetune_lr
+        self.settings = dict(settings or {})
         self.valid_data = valid_data
+
+    def _setting(self, name, default=None):
+        return self.settings.get(name, default)
 
     # --- components -------------------------------------------------------------
     def get_default_callbacks(self):
-        return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
+        cbs = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ]
+        if self.train_split is not None:
+            cbs += [
+                ("valid_loss", PassthroughScoring(name="valid_loss")),
+                ("valid_f1", EpochScoring(macro_f1, False, name="valid_f1")),
+                ("restore_best", RestoreBestEpoch("valid_f1_best")),
+            ]
+        user = [cb[1] if isinstance(cb, tuple) else cb for cb in self.callbacks or []]
+        own_lr = any(isinstance(cb, LRScheduler) for cb in user)
+        if self._setting("lr_schedule") == "cosine" and not own_lr:
+            policy = torch.optim.lr_scheduler.LambdaLR
+            cosine = LRScheduler(policy, lr_lambda=CosineDecay(self.max_epochs))
+            cbs.append(("lr_scheduler", cosine))
+        progress = EpochProgress(self._setting("progress_desc", "training"))
+        slow = SlowFitWarning(hint=self._setting("speed_hint", ""))
+        cbs.append(("slow_fit_warning", slow))
+        return cbs + [("progress", progress), ("print_log", PlainPrintLog())]
 
     def _build(self, offset=0):
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed + offset)
+            torch.manual_seed(self._setting("seed", 0) + offset)
             net = self.module()
         net = net.to(self.device)
-        if self.channels_last and self.is_image:
+        if self._channels_last:
             net = net.to(memory_format=torch.channels_last)
         return net
+
+    @property
+    def _channels_last(self):
+        return bool(self._setting("channels_last")) and self._setting("is_image")
 
     def initialize_module(self):
         self.module_ = self._build()
@@ -135,22 +143,49 @@ class ArrayNet(NeuralNet):
 
     def initialize(self):
         super().initialize()
-        self.shuffle_gen_ = torch.Generator().manual_seed(self.seed + 101)
+        seed = self._setting("seed", 0)
+        self.shuffle_gen_ = torch.Generator().manual_seed(seed + 101)
         dev = torch.device(self.device)
-        self.augment_gen_ = torch.Generator(device=dev).manual_seed(self.seed + 202)
+        self.augment_gen_ = torch.Generator(device=dev).manual_seed(seed + 202)
         self.n_epochs_done_ = 0
         self.finetuning_ = False
-        self.best_score_, self.best_state_ = -np.inf, None
+        return self
+
+    def get_rng_state(self):
+        """States of the shuffling and augmentation generators (tensors), for a
+        bit-identical resume with :meth:`set_rng_state`."""
+        return {
+            "shuffle": self.shuffle_gen_.get_state(),
+            "augment": self.augment_gen_.get_state(),
+        }
+
+    def set_rng_state(self, state):
+        """Restore generator states saved with :meth:`get_rng_state`."""
+        self.shuffle_gen_.set_state(state["shuffle"].cpu())
+        self.augment_gen_.set_state(state["augment"].cpu())
+        return self
+
+    def start_finetuning(self):
+        """Switch to a constant ``finetune_lr`` (default ``lr / 10``) for later
+        ``partial_fit`` calls; the cosine schedule belongs to the first fit."""
+        if any(name == "lr_scheduler" for name, _ in self.callbacks_):
+            self.set_params(callbacks__lr_scheduler=None)
+            self.initialize_callbacks()  # drops the disabled callback
+        lr = self._setting("finetune_lr")
+        lr = 0.1 * self.lr if lr is None else lr
+        for group in self.optimizer_.param_groups:
+            group["lr"] = lr
+        self.finetuning_ = True
         return self
 
     # --- data -------------------------------------------------------------------
     def to_tensors(self, X, y=None):
         """Tensors for X and y, moved to the device when the data fit comfortably."""
-        if not X.flags.writeable:
+        if isinstance(X, np.ndarray) and not X.flags.writeable:
             # A memory-mapped image cache is read-only; torch needs its own copy,
             # made once per fit (decoding, the expensive part, is not repeated).
             X = np.array(X)
-        X_t = torch.from_numpy(np.ascontiguousarray(X))
+        X_t = torch.as_tensor(np.ascontiguousarray(X))
         y_t = None if y is None else torch.as_tensor(np.asarray(y), dtype=torch.long)
         dev = torch.device(self.device)
         if dev.type == "cuda":
@@ -160,10 +195,16 @@ class ArrayNet(NeuralNet):
                 y_t = None if y_t is None else y_t.to(dev)
         return X_t, y_t
 
-    def batches(self, X_t, y_t, *, training, batch_size=None):
-        return _Batches(
-            X_t,
-            y_t,
+    def get_dataset(self, X, y=None):
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        return ArrayDataset(*self.to_tensors(X, y))
+
+    def get_iterator(self, dataset, training=False, batch_size=None):
+        if not isinstance(dataset, ArrayDataset):
+            return super().get_iterator(dataset, training=training)
+        return ArrayBatches(
+            dataset,
             batch_size or self.batch_size,
             shuffle=training,
             generator=self.shuffle_gen_,
@@ -174,128 +215,113 @@ class ArrayNet(NeuralNet):
         """uint8 -> [0, 1] float, augmentation (images, training), channels-last."""
         if xb.dtype == torch.uint8:
             xb = xb.float().div_(255.0)
-        if training and self.augment and self.is_image:
-            xb = augment_images(xb, self.augment_gen_, clamp=self.unit_range)
-        if self.channels_last and self.is_image:
+        if training and self._setting("augment") and self._setting("is_image"):
+            clamp = self._setting("unit_range", True)
+            xb = augment_images(xb, self.augment_gen_, clamp=clamp)
+        if self._channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
         return xb
 
     def autocast(self):
         dev = torch.device(self.device).type
-        enabled = self.amp_dtype is not None and dev == "cuda"
-        return torch.autocast(dev, dtype=self.amp_dtype, enabled=enabled)
+        amp = self._setting("amp_dtype")
+        return torch.autocast(dev, dtype=amp, enabled=amp is not None)
 
-    # --- training ---------------------------------------------------------------
-    def fit_arrays(self, X, y, *, epochs=None):
-        """Train on arrays (re-initialising unless already initialised)."""
-        X_t, y_t = self.to_tensors(X, y)
-        self.data_ = (X_t, y_t)
-        self.begin_training(X_t, y_t)
+    # --- the loop (skorch's, through its override points) -----------------------
+    def partial_fit(self, X, y=None, classes=None, epochs=None, **fit_params):
+        """skorch's ``partial_fit`` with an ``epochs`` count (default
+        ``max_epochs``); a callback's ``KeyboardInterrupt`` (``EarlyStopping``)
+        ends training, as in skorch."""
+        if not self.initialized_:
+            self.initialize()
+        self.epochs_planned_ = self.max_epochs if epochs is None else epochs
+        self.notify("on_train_begin", X=X, y=y)
         try:
-            self.notify("on_train_begin", X=X, y=y)
-            n = self.max_epochs if epochs is None else epochs
-            for _ in range(n):
-                self.notify("on_epoch_begin", dataset_train=None, dataset_valid=None)
-                self.set_epoch_lr()
-                self.run_train_epoch(self.batches(X_t, y_t, training=True))
-                self.after_train_epoch()
-                self.score_validation()
-                self.n_epochs_done_ += 1
-                self.notify("on_epoch_end", dataset_train=None, dataset_valid=None)
-            self.notify("on_train_end", X=X, y=y)
-        finally:
-            self.data_ = None
+            self.fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            pass
+        self.notify("on_train_end", X=X, y=y)
         return self
 
-    def begin_training(self, X_t, y_t):
-        """Hook for subclasses: allocate per-sample state."""
+    def on_epoch_end(self, net, **kwargs):
+        self.n_epochs_done_ += 1
 
-    def after_train_epoch(self):
-        """Hook for subclasses: per-epoch bookkeeping."""
-
-    def set_epoch_lr(self):
-        if self.finetuning_:
-            lr = self.finetune_lr if self.finetune_lr is not None else 0.1 * self.lr
-        elif self.lr_schedule == "cosine":
-            lr = cosine_lr(self.lr, self.n_epochs_done_, self.max_epochs)
-        else:
-            lr = self.lr
-        for group in self.optimizer_.param_groups:
-            group["lr"] = lr
-        self.history.record("lr", lr)
-
-    def run_train_epoch(self, iterator):
-        total, count = None, 0
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        batch_count = 0
         for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=True)
-            step = self.train_step(batch)
-            loss = step["loss"].detach() * batch[0].shape[0]
-            total = loss if total is None else total + loss
-            count += batch[0].shape[0]
-            self.notify("on_batch_end", batch=batch, training=True, **step)
-        # One host synchronisation per epoch, not per batch.
-        self.history.record("train_loss", float(total / max(count, 1)))
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            loss = step["loss"].item()
+            if training and not math.isfinite(loss):
+                lr = self.optimizer_.param_groups[0]["lr"]
+                raise FloatingPointError(
+                    f"Training diverged: the loss is {loss} in epoch "
+                    f"{self.n_epochs_done_} at batch {batch_count} (lr={lr:g}). "
+                    "Lower lr, or check the input for extreme values."
+                )
+            self.history.record_batch(prefix + "_loss", loss)
+            self.history.record_batch(prefix + "_batch_size", get_len(batch[0]["x"]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        self.history.record(prefix + "_batch_count", batch_count)
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
-        xb, yb, _ = batch
-        x = self.prepare_batch(xb, training=True)
+        Xb, yb = batch
+        x = self.prepare_batch(Xb["x"], training=True)
         with self.autocast():
             logits = self.module_(x)
-        loss = F.cross_entropy(logits.float(), yb)
+        loss = self.get_loss(logits.float(), yb, X=Xb, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": logits}
 
-    def score_validation(self):
-        """Macro-F1 on the validation data; keeps the best epoch's weights."""
-        if self.valid_data is None:
-            return
-        from sklearn.metrics import f1_score
+    def _ensemble_proba(self, xb):
+        x = self.prepare_batch(xb, training=False)
+        with self.autocast():
+            probs = sum(torch.softmax(m(x).float(), 1) for m in self.ensemble())
+        return probs / len(self.ensemble())
 
-        X_val, y_val = self.valid_data
-        pred = self.predict_proba_arrays(X_val).argmax(1)
-        score = f1_score(y_val, pred, average="macro", zero_division=0)
-        self.history.record("valid_f1", score)
-        if score > self.best_score_:
-            self.best_score_ = score
-            self.best_state_ = [
-                {k: v.detach().clone() for k, v in m.state_dict().items()}
-                for m in self.ensemble()
-            ]
-            self.history.record("valid_f1_best", True)
+    def validation_step(self, batch, **fit_params):
+        """Log of the ensemble's mean softmax; the loss ignores labels the
+        network cannot predict (-1)."""
+        self._set_training(False)
+        Xb, yb = batch
+        with torch.inference_mode():
+            log_p = self._ensemble_proba(Xb["x"]).clamp_min(1e-12).log()
+            known = yb >= 0
+            nll = F.nll_loss(log_p, yb.clamp_min(0), reduction="none")
+            loss = (nll * known).sum() / known.sum().clamp_min(1)
+        return {"loss": loss, "y_pred": log_p}
 
-    def restore_best(self):
-        if self.best_state_ is not None:
-            for m, state in zip(self.ensemble(), self.best_state_):
-                m.load_state_dict(state)
-        self.best_state_ = None
+    def evaluation_step(self, batch, training=False):
+        self._set_training(False)
+        with torch.inference_mode():
+            return self._ensemble_proba(batch[0]["x"]).clamp_min(1e-12).log()
 
     # --- inference --------------------------------------------------------------
-    @torch.no_grad()
+    def _eval_batches(self, X, batch_size):
+        self._set_training(False)
+        dataset = self.get_dataset(X)
+        return self.get_iterator(dataset, training=False, batch_size=batch_size)
+
+    @torch.inference_mode()
     def predict_proba_arrays(self, X, batch_size=None):
         """Average softmax of the ensemble, in eval mode."""
-        self._set_training(False)
-        X_t, _ = self.to_tensors(X)
-        out = []
-        for xb, _, _ in self.batches(X_t, None, training=False, batch_size=batch_size):
-            x = self.prepare_batch(xb, training=False)
-            with self.autocast():
-                probs = sum(torch.softmax(m(x).float(), 1) for m in self.ensemble())
-            out.append((probs / len(self.ensemble())).cpu())
+        out = [
+            self._ensemble_proba(Xb["x"]).cpu()
+            for Xb, _ in self._eval_batches(X, batch_size)
+        ]
         return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def embed_arrays(self, X, batch_size=None):
         """Input of the first network's final linear layer (penultimate features)."""
-        self._set_training(False)
-        X_t, _ = self.to_tensors(X)
         out = []
-        layer = final_linear(self.module_)
-        with capture_features(layer) as store:
-            for xb, _, _ in self.batches(
-                X_t, None, training=False, batch_size=batch_size
-            ):
+        with capture_features(final_linear(self.module_)) as store:
+            for Xb, _ in self._eval_batches(X, batch_size):
                 with self.autocast():
-                    self.module_(self.prepare_batch(xb, training=False))
+                    self.module_(self.prepare_batch(Xb["x"], training=False))
                 out.append(store["h"].float().flatten(1).cpu())
         return torch.cat(out).numpy()

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from noisyactive.classifiers._base import BaseNetEstimator
+from noisyactive.base import BaseNetEstimator
 from noisyactive.classifiers._net import ArrayNet
 from noisyactive.utils._param_validation import Interval, Real, _fit_context
 
@@ -20,7 +20,8 @@ class NetClassifier(BaseNetEstimator):
     Parameters
     ----------
     module : "auto", "resnet18", "mlp", "small_cnn", nn.Module class or instance
-        ``"auto"`` is ResNet18 for images (a 3x3 stem for images of 64 px or less)
+        ``"auto"`` is ResNet18 for images (a 3x3 stem for images of 64 px or less
+        on a GPU, see :func:`noisyactive.base.auto_small_input`)
         and an MLP for 2-D input. A class is called with ``module_kwargs`` plus
         ``num_classes`` (and ``in_channels`` / ``n_features`` when it accepts
         them); it must end in ``nn.Linear``.
@@ -52,7 +53,10 @@ class NetClassifier(BaseNetEstimator):
     device : str, default="auto"
         ``"auto"`` is CUDA when present, else CPU.
     precision : {"auto", "fp32", "bf16"}, default="auto"
-        ``"auto"`` trains in bf16 autocast on a GPU that supports it.
+        ``"auto"`` trains and predicts in bf16 autocast on a GPU that supports
+        it, and for image input on a CPU with native bf16 kernels (AVX512-BF16 or
+        AMX; see :func:`noisyactive.base.cpu_bf16_supported`), with
+        channels-last images; ``"fp32"`` never uses autocast.
     optimizer : torch optimizer class, default=torch.optim.SGD
     callbacks : list of skorch callbacks, default=None
     random_state : int, RandomState or None, default=None
@@ -127,23 +131,24 @@ class NetClassifier(BaseNetEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _make_net(self, X, y_enc, valid):
-        kwargs = self._net_kwargs(X, len(self.classes_))
-        return ArrayNet(finetune_lr=self.finetune_lr, valid_data=valid, **kwargs)
+    def _make_net(self, X, valid=None):
+        return ArrayNet(valid_data=valid, **self._net_kwargs(X, len(self.classes_)))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Train from scratch on (X, y).
 
         With ``X_val``/``y_val``, the weights of the epoch with the best validation
-        macro-F1 are kept (the paper's protocol).
+        macro-F1 are kept (the paper's protocol). Labels of ``y_val`` that are not
+        in ``y`` count as errors in that score; a ``y_val`` with no label of ``y``
+        is refused.
         """
         X, y = self._prepare(X, y, reset=True)
         y_enc = self._encode_labels(y)
-        valid = self._validation_arrays(X_val, y_val)
-        self.net_ = self._make_net(X, y_enc, valid).initialize()
-        self.net_.fit_arrays(X, y_enc)
-        self._finish_training(valid)
+        valid = self._validation_arrays(X_val, y_val, all_known=False)
+        self.net_ = self._make_net(X, valid)
+        self.net_.fit(X, y_enc)
+        self._finish_training()
         return self
 
     def partial_fit(self, X, y, classes=None):
@@ -157,18 +162,20 @@ class NetClassifier(BaseNetEstimator):
             X, y = self._prepare(X, y, reset=True)
             labels = np.unique(np.concatenate([np.asarray(y), np.asarray(classes)]))
             self._encode_labels(labels)
-            self.net_ = self._make_net(X, None, None).initialize()
+            self.net_ = self._make_net(X).initialize()
         else:
             X, y = self._prepare(X, y, reset=False)
         y_enc = self._check_known_labels(y, name="y")
-        self.net_.finetuning_ = True
-        self.net_.fit_arrays(X, y_enc, epochs=1)
+        if not self.net_.finetuning_:
+            self.net_.start_finetuning()
+        self.net_.partial_fit(X, y_enc, epochs=1)
         self.history_ = self.net_.history
         return self
 
     def get_torch_state(self):
         """Everything needed to restore this fitted classifier, as plain Python
-        values and tensors (loadable with ``torch.load(..., weights_only=True)``)."""
+        values and tensors (loadable with ``torch.load(..., weights_only=True)``),
+        including the optimizer and the shuffling/augmentation generators."""
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "net_")
@@ -181,21 +188,25 @@ class NetClassifier(BaseNetEstimator):
             "optimizer": self.net_.optimizer_.state_dict(),
             "n_epochs_done": int(self.net_.n_epochs_done_),
             "stats": [self.net_.module_.mean.cpu(), self.net_.module_.std.cpu()],
+            "rng": self.net_.get_rng_state(),
         }
 
     def set_torch_state(self, state):
         """Restore a classifier saved with :meth:`get_torch_state` (on this
-        unfitted or fitted estimator; its parameters must match)."""
+        unfitted or fitted estimator; its parameters must match). The restored
+        classifier continues with :meth:`partial_fit` (fine-tuning)."""
         self.classes_ = np.asarray(state["classes"])
         self.input_kind_ = state["input_kind"]
         self.input_shape_ = tuple(state["input_shape"])
         self.n_features_in_ = int(state["n_features_in"])
         shape = (1, *self.input_shape_)
         dummy = np.zeros(shape, np.uint8 if self.input_kind_ == "image" else np.float32)
-        self.net_ = self._make_net(dummy, None, None).initialize()
+        self.net_ = self._make_net(dummy).initialize()
         self.net_.module_.load_state_dict(state["module"])
         self.net_.optimizer_.load_state_dict(state["optimizer"])
+        self.net_.start_finetuning()  # the saved lr may be the cosine's last
         self.net_.n_epochs_done_ = int(state["n_epochs_done"])
-        self.net_.finetuning_ = True
+        if "rng" in state:
+            self.net_.set_rng_state(state["rng"])
         self.history_ = self.net_.history
         return self

@@ -1,11 +1,14 @@
 """``noisyactive demo`` and ``noisyactive run --config FILE``."""
 
 import argparse
-import importlib
 import json
 import sys
 import time
 from pathlib import Path
+
+from noisyactive.cli._campaign import run_user_campaign
+from noisyactive.cli._config import check_config, keys_help
+from noisyactive.cli._expert import add_expert_commands
 
 __all__ = ["main", "DEMO_CONFIG"]
 
@@ -58,21 +61,6 @@ def _load_config(path):
         raise SystemExit(f"noisyactive: {path} is not valid JSON: {exc}") from exc
 
 
-def _import_callable(spec):
-    module, _, name = str(spec).partition(":")
-    if not module or not name:
-        raise SystemExit(
-            f"noisyactive: oracle must be 'module:function', got {spec!r}."
-        )
-    try:
-        fn = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise SystemExit(f"noisyactive: cannot import oracle {spec!r}: {exc}") from exc
-    if not callable(fn):
-        raise SystemExit(f"noisyactive: {spec!r} is not callable.")
-    return fn
-
-
 def _run_experiments(config, out, seeds, title):
     from noisyactive.experiments import format_curve_table, run_experiment, write_report
 
@@ -90,58 +78,6 @@ def _run_experiments(config, out, seeds, title):
         "results.json"
     )
     return summary
-
-
-def _run_campaign(config, out):
-    """Relabel a user's data with their own oracle (no true labels needed)."""
-    import numpy as np
-
-    from noisyactive.active import ActiveLabelCleaner
-    from noisyactive.experiments import load_experiment_data
-    from noisyactive.experiments._methods import make_classifier, make_filter
-
-    log = _logger()
-    oracle = _import_callable(config["oracle"])
-    data = load_experiment_data(
-        dict(config, noise_rate=config.get("noise_rate", 0)), config.get("seed", 0)
-    )
-    seed = config.get("seed", 0)
-    rate = config.get("forget_rate", "auto")
-    cfg = dict(config, forget_rate=rate if rate != "true" else "auto")
-    cleaner = ActiveLabelCleaner(
-        estimator=make_filter(cfg, "ct_vog", seed, None),
-        classifier=make_classifier(cfg, seed),
-        query_strategy=config.get("query_strategy", "entropy"),
-        oracle=oracle,
-        batch_size=config.get("budget_per_round", 0.028),
-        n_rounds=config.get("n_rounds", 8),
-        refit=config.get("refit", "finetune"),
-        checkpoint=config.get("checkpoint", str(Path(out) / "checkpoint")),
-        random_state=seed,
-        verbose=1,
-    )
-    log(f"phase 1 and {cleaner.n_rounds} rounds on {len(data.y_train)} samples")
-    cleaner.fit(data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val)
-    Path(out).mkdir(parents=True, exist_ok=True)
-    rows = ["index,noisy_label,label,kept_by_phase1,relabeled"]
-    for i, (old, new) in enumerate(zip(data.y_train, cleaner.labels_)):
-        rows.append(
-            f"{i},{old},{new},{int(cleaner.initial_clean_mask_[i])},"
-            f"{int(cleaner.relabeled_mask_[i])}"
-        )
-    (Path(out) / "labels.csv").write_text("\n".join(rows) + "\n")
-    (Path(out) / "history.json").write_text(
-        json.dumps(
-            {"history": cleaner.history_, "config": config}, default=str, indent=1
-        )
-    )
-    test = None
-    if len(data.y_test):
-        test = float(cleaner.score(data.X_test, data.y_test))
-    log(
-        f"done: {cleaner.budget_used_} labels, {int(np.sum(cleaner.relabeled_mask_))} "
-        f"relabeled, test accuracy {test}; wrote {out}/labels.csv and history.json"
-    )
 
 
 def main(argv=None):
@@ -166,11 +102,22 @@ def main(argv=None):
         default=None,
         help="torch CPU threads (default: torch's choice)",
     )
-    run = sub.add_parser("run", help="the pipeline on your data, from a config file")
+    run = sub.add_parser(
+        "run",
+        help="the pipeline on your data, from a config file",
+        description="With an 'oracle', clean your own data: every row is a "
+        "candidate, validation/test only when you give them. Without one, "
+        "benchmark the methods on data with known labels.",
+        epilog="configuration keys (JSON or TOML):\n" + keys_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("--config", required=True, help="JSON or TOML configuration")
     run.add_argument("--out", default=None, help="report folder (or config 'out')")
     run.add_argument("--seeds", type=int, nargs="+", default=None)
+    add_expert_commands(sub)
     args = parser.parse_args(argv)
+    if getattr(args, "handler", None):
+        return args.handler(args)
 
     if getattr(args, "threads", None):
         import torch
@@ -191,9 +138,10 @@ def main(argv=None):
         )
         return 0
     config = _load_config(args.config)
+    check_config(config, source=str(args.config))
     out = args.out or config.get("out", "noisyactive-report")
     if config.get("oracle"):
-        _run_campaign(config, out)
+        run_user_campaign(config, out)
     else:
         seeds = args.seeds or config.get("seeds", [0])
         _run_experiments(config, out, seeds, config.get("title", str(args.config)))

@@ -14,7 +14,7 @@ from sklearn.utils import Bunch
 
 from noisyactive.datasets._long_tail import make_long_tailed
 from noisyactive.datasets._noise import inject_label_noise
-from noisyactive.datasets._validation import check_fraction, check_random_state_arg
+from noisyactive.utils._validation import check_fraction, check_random_state_arg
 
 __all__ = ["load_digits_images", "make_noisy_digits"]
 

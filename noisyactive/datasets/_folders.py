@@ -36,7 +36,16 @@ def _check_extensions(extensions):
     return exts
 
 
-def load_image_folder(root, *, extensions=IMAGE_EXTENSIONS):
+def _check_inside(path, root, where):
+    real = os.path.realpath(path)
+    if os.path.commonpath([real, os.path.realpath(root)]) != os.path.realpath(root):
+        raise ValueError(
+            f"{where}: {path!r} resolves to {real!r}, outside the data root "
+            f"{root!r}; refusing it (confine=True)."
+        )
+
+
+def load_image_folder(root, *, extensions=IMAGE_EXTENSIONS, confine=False):
     """List the images of a class-per-folder directory.
 
     ``root/<class name>/<...>/<image>``: every immediate sub-folder of ``root``
@@ -50,6 +59,8 @@ def load_image_folder(root, *, extensions=IMAGE_EXTENSIONS):
         The data set folder.
     extensions : sequence of str, default=IMAGE_EXTENSIONS
         Accepted file extensions, with or without the dot.
+    confine : bool, default=False
+        Refuse images that resolve (through symbolic links) outside ``root``.
 
     Returns
     -------
@@ -107,6 +118,8 @@ def load_image_folder(root, *, extensions=IMAGE_EXTENSIONS):
             )
         if not found:
             empty.append(name)
+        for path in found if confine else ():
+            _check_inside(path, root, f"image folder {root!r}")
         paths.extend(sorted(found))
         labels.extend([name] * len(found))
     if empty:
@@ -117,7 +130,9 @@ def load_image_folder(root, *, extensions=IMAGE_EXTENSIONS):
     return np.asarray(paths, dtype=str), np.asarray(labels, dtype=str)
 
 
-def load_image_csv(csv_path, *, path_column="path", label_column="label", root=None):
+def load_image_csv(
+    csv_path, *, path_column="path", label_column="label", root=None, confine=False
+):
     """Read image paths and labels from a CSV file with a header row.
 
     Parameters
@@ -131,6 +146,9 @@ def load_image_csv(csv_path, *, path_column="path", label_column="label", root=N
     root : str or path-like, default=None
         Folder against which relative paths are resolved; default: the folder
         of ``csv_path``. Absolute paths are kept.
+    confine : bool, default=False
+        Refuse every row whose path resolves (``..``, an absolute path, a
+        symbolic link) outside that folder; the error names the line.
 
     Returns
     -------
@@ -187,6 +205,8 @@ def load_image_csv(csv_path, *, path_column="path", label_column="label", root=N
                     "row needs an image path and a label."
                 )
             paths.append(os.path.normpath(os.path.join(base, p)))
+            if confine:
+                _check_inside(paths[-1], base, f"CSV file {csv_path!r}, line {line}")
             labels.append(lab)
     if not paths:
         raise ValueError(f"CSV file {csv_path!r} has a header but no data rows.")

@@ -123,13 +123,14 @@ def _decode_into(out, paths, indices, size, mode, resample):
 
 
 def _decode_all(out, paths, size, mode, resample, n_jobs, verbose):
-    from tqdm.auto import tqdm
+    from noisyactive.classifiers._progress import Progress
 
     n = len(paths)
     chunks = [range(s, min(s + _CHUNK, n)) for s in range(0, n, _CHUNK)]
     show = bool(verbose) and n >= _PROGRESS_MIN
     failures = []
-    with tqdm(total=n, desc="decoding images", unit="img", disable=not show) as bar:
+    bar = Progress(n, "decoding images", unit="img", enabled=show)
+    try:
         if n_jobs == 1 or len(chunks) == 1:
             for chunk in chunks:
                 failures += _decode_into(out, paths, chunk, size, mode, resample)
@@ -145,6 +146,8 @@ def _decode_all(out, paths, size, mode, resample, n_jobs, verbose):
                 for fut in as_completed(futures):
                     failures += fut.result()
                     bar.update(len(futures[fut]))
+    finally:
+        bar.close()
     if failures:
         order = {p: i for i, p in enumerate(paths)}
         raise ImageDecodeError(sorted(failures, key=lambda f: order[f[0]]))

@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 from sklearn.utils import _safe_indexing
 
-from noisyactive.datasets._validation import check_labels, check_random_state_arg
+from noisyactive.utils._validation import check_labels, check_random_state_arg
 
 __all__ = ["long_tailed_counts", "make_long_tailed"]
 

@@ -9,10 +9,11 @@ and the realised flip rate is ``p`` (not ``p * (k - 1) / k`` as with the
 
 import numpy as np
 
-from noisyactive.datasets._validation import (
+from noisyactive.utils._validation import (
     check_fraction,
     check_labels,
     check_random_state_arg,
+    check_transition_matrix,
 )
 
 __all__ = ["inject_label_noise", "noise_transition_matrix"]
@@ -53,33 +54,6 @@ def _resolve_classes(y, classes):
             "from y."
         )
     return classes, np.asarray(idx).ravel()
-
-
-def _check_transition_matrix(transition_matrix, n_classes):
-    try:
-        T = np.asarray(transition_matrix, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"transition_matrix must be a numeric (n_classes, n_classes) array: {exc}"
-        ) from exc
-    if T.shape != (n_classes, n_classes):
-        raise ValueError(
-            f"transition_matrix must have shape ({n_classes}, {n_classes}) (one row "
-            f"and one column per class); got shape {T.shape}."
-        )
-    if not np.all(np.isfinite(T)) or np.any(T < 0):
-        raise ValueError(
-            "transition_matrix must contain finite, non-negative probabilities."
-        )
-    row_sums = T.sum(axis=1)
-    bad = np.flatnonzero(~np.isclose(row_sums, 1.0, rtol=0, atol=1e-6))
-    if bad.size:
-        raise ValueError(
-            "every row of transition_matrix must sum to 1 (row i is the distribution "
-            f"of the noisy label given true class i); rows {bad.tolist()} sum to "
-            f"{row_sums[bad].round(6).tolist()}."
-        )
-    return T / row_sums[:, None]
 
 
 def noise_transition_matrix(n_classes, noise_rate, *, kind="symmetric"):
@@ -211,7 +185,7 @@ def inject_label_noise(
     rng = check_random_state_arg(random_state)
 
     if kind == "transition":
-        T = _check_transition_matrix(transition_matrix, n_classes)
+        T = check_transition_matrix(transition_matrix, n_classes)
         cum = np.cumsum(T, axis=1)
         u = rng.random_sample(y_arr.shape[0])
         # Inverse-CDF draw from row T[idx]; the clip guards against a last

@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from noisyactive.datasets._validation import check_labels, check_random_state_arg
+from noisyactive.utils._validation import check_labels, check_random_state_arg
 
 __all__ = ["grouped_train_val_test_split"]
 

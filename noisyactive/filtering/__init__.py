@@ -1,5 +1,11 @@
 """Phase 1: Co-teaching with a Variance-of-Gradients mix."""
 
+from noisyactive.filtering._epoch_rules import (
+    cross_update_loss,
+    cross_update_loss_masked,
+    uses_vog,
+    warmup_forget_rate,
+)
 from noisyactive.filtering._filter import NoisyLabelFilter
 from noisyactive.filtering._noise_cross_fit import (
     cross_fit_predict_proba,
@@ -30,6 +36,8 @@ __all__ = [
     "class_keep_quotas",
     "confident_joint",
     "cross_fit_predict_proba",
+    "cross_update_loss",
+    "cross_update_loss_masked",
     "estimate_class_clean_counts",
     "estimate_noise",
     "estimate_noise_cross_fit",
@@ -41,5 +49,7 @@ __all__ = [
     "select_per_class",
     "select_small_loss_and_vog",
     "split_mix",
+    "uses_vog",
     "vog_gradients",
+    "warmup_forget_rate",
 ]

@@ -6,11 +6,13 @@ import numpy as np
 import torch
 from sklearn.utils import Bunch
 
+from noisyactive.base import NETWORK_PARAMS, BaseNetEstimator
 from noisyactive.classifiers import NetClassifier
-from noisyactive.classifiers._base import BaseNetEstimator
-from noisyactive.filtering._coteaching import CoTeachingNet
+from noisyactive.filtering._coteaching import CoTeachingConfig, CoTeachingNet
 from noisyactive.filtering._noise_cross_fit import estimate_noise_cross_fit
 from noisyactive.filtering._quota import estimate_class_clean_counts
+from noisyactive.filtering._schedule import n_remember
+from noisyactive.utils import check_transition_matrix
 from noisyactive.utils._param_validation import (
     Integral,
     Interval,
@@ -21,24 +23,19 @@ from noisyactive.utils._param_validation import (
 
 __all__ = ["NoisyLabelFilter"]
 
-_SHARED_WITH_CLASSIFIER = (
-    "module",
-    "module_kwargs",
-    "weights",
-    "max_epochs",
-    "batch_size",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "lr_schedule",
-    "augment",
-    "image_size",
-    "cache_dir",
-    "device",
-    "precision",
-    "optimizer",
-    "random_state",
-)
+
+def _warn_if_batch_keeps_nothing(batch_size, forget_rate):
+    """``R = floor((1 - tau) b)`` is 0 for a full batch: after the warm-up no
+    network learns anything and the mask comes out empty."""
+    if forget_rate == "auto" or n_remember(batch_size, forget_rate) > 0:
+        return
+    warnings.warn(
+        f"batch_size={batch_size} with forget_rate={forget_rate} keeps no sample "
+        f"of a batch once the warm-up ends (R = floor((1 - tau) b) = 0), so the "
+        f"selection is meaningless; use batch_size > {1 / (1 - forget_rate):.3g}.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 class NoisyLabelFilter(BaseNetEstimator):
@@ -58,7 +55,8 @@ class NoisyLabelFilter(BaseNetEstimator):
     Parameters
     ----------
     module : "auto", "resnet18", "mlp", "small_cnn", nn.Module class or instance
-        ``"auto"``: ResNet18 for images (3x3 stem for images of 64 px or less), an
+        ``"auto"``: ResNet18 for images (3x3 stem for images of 64 px or less on
+        a GPU, :func:`noisyactive.base.auto_small_input`), an
         MLP for 2-D input. Any module ending in ``nn.Linear`` works.
     module_kwargs : dict, default=None
         Extra constructor arguments of the module.
@@ -158,6 +156,9 @@ verbose
     (300,)
     """
 
+    #: The skorch net class fit builds (a subclass of CoTeachingNet may replace it).
+    _net_class = CoTeachingNet
+
     _parameter_constraints = {
         **BaseNetEstimator._parameter_constraints,
         "mix_ratio": [Interval(Real, 0, 1, closed="both")],
@@ -233,14 +234,7 @@ verbose
     def _check_transition_matrix(self):
         if self.transition_matrix is None:
             return None
-        t = np.asarray(self.transition_matrix, dtype=float)
-        k = len(self.classes_)
-        if t.shape != (k, k) or np.any(t < 0) or not np.allclose(t.sum(1), 1):
-            raise ValueError(
-                f"transition_matrix must be a ({k}, {k}) row-stochastic matrix "
-                f"(rows: true class, columns: noisy class); got shape {t.shape}."
-            )
-        return t
+        return check_transition_matrix(self.transition_matrix, len(self.classes_))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, X_val=None, y_val=None):
@@ -262,27 +256,23 @@ verbose
         X, y = self._prepare(X, y, reset=True)
         y_enc = self._encode_labels(y)
         transition = self._check_transition_matrix()
-        valid = self._validation_arrays(X_val, y_val)
+        valid = self._validation_arrays(X_val, y_val, all_known=True)
         noise = self._estimate_noise(X, y_enc) if self.forget_rate == "auto" else None
         if noise is None:  # a given rate: symmetric noise unless T is given
             noise = Bunch(rate=self.forget_rate, rate_std=0.0, transition=None)
+        if transition is None:
+            transition = noise.transition
         kwargs = self._net_kwargs(X, len(self.classes_))
         kwargs["batch_size"] = min(self.batch_size, X.shape[0])
-        self.net_ = CoTeachingNet(
+        _warn_if_batch_keeps_nothing(kwargs["batch_size"], noise.rate)
+        config = CoTeachingConfig.from_estimator(
+            self,
             n_classes=len(self.classes_),
-            mix_ratio=self.mix_ratio,
+            transition_matrix=transition,
             forget_rate=noise.rate,
-            num_gradual=self.num_gradual,
-            exponent=self.exponent,
-            vog_window=self.vog_window,
-            vog_normalize=self.vog_normalize,
-            vog_dtype=getattr(torch, self.vog_dtype),
-            selection=self.selection,
-            transition_matrix=noise.transition if transition is None else transition,
-            valid_data=valid,
-            **kwargs,
-        ).initialize()
-        self.net_.fit_arrays(X, y_enc)
+        )
+        self.net_ = self._net_class(coteaching=config, valid_data=valid, **kwargs)
+        self.net_.fit(X, y_enc)
         result = self.net_.release_training_state()
         self.clean_mask_ = result["clean_mask"]
         self.selection_rate_ = result["selection_rate"]
@@ -295,12 +285,21 @@ verbose
         self.class_clean_counts_ = estimate_class_clean_counts(
             counts,
             self.forget_rate_,
-            transition_matrix=noise.transition if transition is None else transition,
+            transition_matrix=transition,
         )
         self.class_noise_rates_ = 1.0 - self.class_clean_counts_ / np.maximum(counts, 1)
         self.forget_rate_std_ = float(noise.rate_std)
         self.noise_estimate_ = noise if self.forget_rate == "auto" else None
-        self._finish_training(valid)
+        self._finish_training()
+        if not self.clean_mask_.any():
+            warnings.warn(
+                f"The selection kept no sample in the last epoch (forget_rate_="
+                f"{self.forget_rate_:.3g}, batch_size={kwargs['batch_size']}): "
+                "clean_mask_ is all False. Use a larger batch_size or a smaller "
+                "forget_rate.",
+                UserWarning,
+                stacklevel=2,
+            )
         return self
 
     def fit_resample(self, X, y, **fit_params):
@@ -336,5 +335,4 @@ verbose
     def _make_classifier(self):
         """An unfitted plain cross-entropy classifier of the same network family
         (what :class:`~noisyactive.ActiveLabelCleaner` trains by default)."""
-        params = {name: getattr(self, name) for name in _SHARED_WITH_CLASSIFIER}
-        return NetClassifier(**params)
+        return NetClassifier(**{name: getattr(self, name) for name in NETWORK_PARAMS})

@@ -4,9 +4,11 @@ Every strategy is a small scikit-learn estimator with
 ``rank(estimator, X, candidates, n, *, labels=None, labeled_mask=None,
 random_state=None) -> (indices, scores)`` and ``query(...) -> indices``, and a
 pure scoring function beside it: uncertainty (entropy, margin, least confidence),
-core-set k-center greedy [1]_, and the label-cleaning ranking of Bernhardt et al.
-[2]_, as used by Khanal et al. [3]_. :func:`get_query_strategy` turns a name, a
-strategy object or a plain callable into such an object.
+core-set k-center greedy [1]_, and the label-cleaning rankings of Bernhardt et
+al. [2]_ (cross-entropy alone, ``"label_cleaning"``, or with their ambiguity
+term, ``"label_cleaning_ambiguity"``), as used by Khanal et al. [3]_.
+:func:`get_query_strategy` turns a name, a strategy object or a plain callable
+into such an object.
 
 References
 ----------
@@ -32,6 +34,7 @@ from noisyactive.query._registry import (
 )
 from noisyactive.query._scores import (
     entropy_scores,
+    label_cleaning_ambiguity_scores,
     label_cleaning_scores,
     least_confidence_scores,
     margin_scores,
@@ -55,6 +58,7 @@ __all__ = [
     "entropy_scores",
     "get_query_strategy",
     "k_center_greedy",
+    "label_cleaning_ambiguity_scores",
     "label_cleaning_scores",
     "least_confidence_scores",
     "margin_scores",

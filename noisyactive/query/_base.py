@@ -12,6 +12,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import _safe_indexing
 
+from noisyactive.utils._validation import check_indices
+
 __all__ = ["BaseQueryStrategy"]
 
 
@@ -26,39 +28,6 @@ def _n_samples(X):
             "X must be an array-like with one entry per sample (numpy array, "
             f"list, ...); got {type(X).__name__}."
         ) from exc
-
-
-def _check_candidates(candidates, n_samples):
-    """Return ``candidates`` as a 1-D intp array of unique indices into X."""
-    arr = np.asarray(candidates)
-    if arr.dtype == bool:
-        # A boolean mask is a common way to hold "not yet labeled"; an int cast
-        # of it would silently mean indices 0 and 1.
-        if arr.shape != (n_samples,):
-            raise ValueError(
-                "candidates given as a boolean mask must have one entry per "
-                f"sample ({n_samples}); got shape {arr.shape}."
-            )
-        return np.flatnonzero(arr)
-    if arr.ndim != 1:
-        raise ValueError(
-            f"candidates must be a 1-D array of indices into X; got shape {arr.shape}."
-        )
-    if arr.size == 0:
-        return np.empty(0, dtype=np.intp)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(
-            f"candidates must hold integer indices into X; got dtype {arr.dtype}."
-        )
-    if arr.min() < 0 or arr.max() >= n_samples:
-        raise ValueError(
-            f"candidates must be indices in [0, {n_samples}) (X has {n_samples} "
-            f"samples); got values in [{arr.min()}, {arr.max()}]."
-        )
-    arr = arr.astype(np.intp, copy=False)
-    if np.unique(arr).shape[0] != arr.shape[0]:
-        raise ValueError("candidates contain duplicate indices; pass each index once.")
-    return arr
 
 
 def _check_n(n):
@@ -136,11 +105,17 @@ def _empty_result():
 class BaseQueryStrategy(BaseEstimator):
     """Base class of the query strategies of :mod:`noisyactive.query`.
 
-    Subclasses implement ``_rank(estimator, X, candidates, n, *, labels,
-    labeled_mask, random_state)``, which receives validated arguments
-    (``candidates`` a non-empty unique intp array, ``1 <= n <= len(candidates)``)
-    and returns ``(indices, scores)``.
+    Subclasses declare their constructor parameters in
+    ``_parameter_constraints`` (scikit-learn's declarative validation, checked
+    at every :meth:`rank`) and implement ``_rank(estimator, X, candidates, n,
+    *, labels, labeled_mask, random_state)``, which receives validated
+    arguments (``candidates`` a non-empty unique intp array, ``1 <= n <=
+    len(candidates)``) and returns ``(indices, scores)``. What ``_rank``
+    returns is checked too: an index that repeats or is not a candidate is an
+    error of the strategy, reported as such.
     """
+
+    _parameter_constraints: dict = {}
 
     def rank(
         self,
@@ -183,15 +158,17 @@ class BaseQueryStrategy(BaseEstimator):
             The strategy score of each index (higher = queried earlier).
         """
         n_samples = _n_samples(X)
-        candidates = _check_candidates(candidates, n_samples)
+        candidates = check_indices(
+            candidates, n_samples=n_samples, allow_mask=True, name="candidates"
+        )
         n = _check_n(n)
         labels = _check_labels(labels, n_samples)
         labeled_mask = _check_labeled_mask(labeled_mask, n_samples)
-        self._check_params()
+        self._validate_params()
         k = min(n, candidates.shape[0])
         if k == 0:
             return _empty_result()
-        return self._rank(
+        indices, scores = self._rank(
             estimator,
             X,
             candidates,
@@ -200,6 +177,20 @@ class BaseQueryStrategy(BaseEstimator):
             labeled_mask=labeled_mask,
             random_state=random_state,
         )
+        indices = check_indices(
+            indices,
+            within=candidates,
+            within_name="the candidates",
+            max_count=k,
+            name=f"the indices {type(self).__name__} returned",
+        )
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        if scores.shape != indices.shape:
+            raise ValueError(
+                f"{type(self).__name__} returned {scores.shape[0]} scores for "
+                f"{indices.shape[0]} indices; expected one score per index."
+            )
+        return indices, scores
 
     def query(self, estimator, X, candidates, n, **kwargs):
         """Indices of the ``n`` best candidates, best first (``rank(...)[0]``).
@@ -215,9 +206,6 @@ class BaseQueryStrategy(BaseEstimator):
             Unique indices from ``candidates``, best first.
         """
         return self.rank(estimator, X, candidates, n, **kwargs)[0]
-
-    def _check_params(self):
-        """Validate constructor parameters; subclasses with parameters override."""
 
     def _rank(self, estimator, X, candidates, n, *, labels, labeled_mask, random_state):
         raise NotImplementedError  # pragma: no cover

@@ -1,29 +1,28 @@
 """Core-set sampling: k-center greedy on the classifier's embeddings."""
 
-import numbers
-
 import numpy as np
 
 from noisyactive.query._base import BaseQueryStrategy, _take
 from noisyactive.query._k_center import k_center_greedy
+from noisyactive.utils._param_validation import Integral, Interval
+from noisyactive.utils._validation import check_float_array
 
 __all__ = ["CoreSetSampling"]
 
 
 def _as_2d_float(values, what):
+    """Rows of ``values`` flattened to a finite float (n, d) array."""
+    arr = np.asarray(values)
+    if arr.ndim == 0:
+        raise ValueError(f"{what} must have one row per sample; got a scalar.")
     try:
-        arr = np.asarray(values)
-        if arr.dtype != np.float32:
-            arr = arr.astype(np.float64, copy=False)
-    except (TypeError, ValueError) as exc:
+        return check_float_array(arr.reshape(arr.shape[0], -1), name=what)
+    except TypeError as exc:
         raise TypeError(
-            f"CoreSetSampling could not use {what} as numbers ({exc}). Give the "
+            f"CoreSetSampling could not use {what} as numbers ({exc}) Give the "
             "estimator an embed(X) method (penultimate-layer features) or pass "
             "numeric X."
         ) from exc
-    if arr.ndim == 0:
-        raise ValueError(f"{what} must have one row per sample; got a scalar.")
-    return arr.reshape(arr.shape[0], -1)
 
 
 class CoreSetSampling(BaseQueryStrategy):
@@ -67,17 +66,14 @@ class CoreSetSampling(BaseQueryStrategy):
     (array([3, 2]), array([9., 4.]))
     """
 
+    _parameter_constraints: dict = {
+        "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, chunk_size=4096, random_state=None):
         self.chunk_size = chunk_size
         self.random_state = random_state
-
-    def _check_params(self):
-        if isinstance(self.chunk_size, bool) or not isinstance(
-            self.chunk_size, numbers.Integral
-        ):
-            raise TypeError(f"chunk_size must be an integer; got {self.chunk_size!r}.")
-        if self.chunk_size < 1:
-            raise ValueError(f"chunk_size must be >= 1; got {self.chunk_size}.")
 
     def _embed(self, estimator, X, indices):
         if indices.shape[0] == 0:

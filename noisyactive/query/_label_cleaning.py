@@ -7,7 +7,12 @@ from noisyactive.query._base import (
     _predict_candidate_proba,
     _top_n,
 )
-from noisyactive.query._scores import label_cleaning_scores
+from noisyactive.query._scores import (
+    AMBIGUITY_THRESHOLD,
+    label_cleaning_ambiguity_scores,
+    label_cleaning_scores,
+)
+from noisyactive.utils._param_validation import Interval, Real
 
 __all__ = ["LabelCleaningSampling"]
 
@@ -41,24 +46,29 @@ def _encode_labels(classes, labels):
 class LabelCleaningSampling(BaseQueryStrategy):
     """Query the candidates whose current label the model finds least plausible.
 
-    The score is :func:`~noisyactive.query.label_cleaning_scores`: the
-    cross-entropy ``-log p(y_current | x)`` between the posterior and the
-    candidate's current label, and with ``ambiguity=True`` that cross-entropy
-    minus the posterior entropy, which defers ambiguous samples (several
-    annotators would be needed to settle them) in favour of samples that are
-    confidently predicted as another class. Needs ``labels`` in :meth:`rank`;
-    only the candidates' labels are used (and must be in
-    ``estimator.classes_``).
+    With ``ambiguity=False`` the score is
+    :func:`~noisyactive.query.label_cleaning_scores`, the cross-entropy
+    ``-log p(y_current | x)`` between the posterior and the candidate's current
+    label (nats). With ``ambiguity=True`` (the registry name
+    ``"label_cleaning_ambiguity"``) it is Bernhardt et al.'s ranking,
+    :func:`~noisyactive.query.label_cleaning_ambiguity_scores`:
+    ``CE / log K - max(H(p) / log K - ambiguity_threshold, 0)``, which defers
+    ambiguous samples (several annotators would be needed to settle them) in
+    favour of samples that are confidently predicted as another class. Highest
+    score first. Needs ``labels`` in :meth:`rank`; only the candidates' labels
+    are used (and must be in ``estimator.classes_``).
 
     Parameters
     ----------
     ambiguity : bool, default=False
-        Subtract the posterior entropy (the paper's ranking with the ambiguity
-        term).
+        Use Bernhardt et al.'s score with the ambiguity term.
+    ambiguity_threshold : float in [0, 1], default=0.3
+        Normalised posterior entropy below which the ambiguity term is 0 (the
+        authors' value); used only with ``ambiguity=True``.
 
     See Also
     --------
-    label_cleaning_scores, EntropySampling
+    label_cleaning_scores, label_cleaning_ambiguity_scores, EntropySampling
 
     References
     ----------
@@ -76,14 +86,19 @@ class LabelCleaningSampling(BaseQueryStrategy):
     >>> noisy = np.array([0, 1, 1, 0])  # samples 1 and 3 carry a flipped label
     >>> LabelCleaningSampling().query(clf, X, np.arange(4), 2, labels=noisy)
     array([3, 1])
+    >>> LabelCleaningSampling(ambiguity=True).query(
+    ...     clf, X, np.arange(4), 2, labels=noisy)
+    array([3, 1])
     """
 
-    def __init__(self, ambiguity=False):
-        self.ambiguity = ambiguity
+    _parameter_constraints: dict = {
+        "ambiguity": ["boolean"],
+        "ambiguity_threshold": [Interval(Real, 0, 1, closed="both")],
+    }
 
-    def _check_params(self):
-        if not isinstance(self.ambiguity, (bool, np.bool_)):
-            raise TypeError(f"ambiguity must be True or False; got {self.ambiguity!r}.")
+    def __init__(self, ambiguity=False, ambiguity_threshold=AMBIGUITY_THRESHOLD):
+        self.ambiguity = ambiguity
+        self.ambiguity_threshold = ambiguity_threshold
 
     def _rank(self, estimator, X, candidates, n, *, labels, labeled_mask, random_state):
         if labels is None:
@@ -104,5 +119,10 @@ class LabelCleaningSampling(BaseQueryStrategy):
                 f"estimator.predict_proba returned {proba.shape[1]} columns but "
                 f"estimator.classes_ has {len(estimator.classes_)} classes."
             )
-        scores = label_cleaning_scores(proba, encoded, ambiguity=bool(self.ambiguity))
+        if self.ambiguity:
+            scores = label_cleaning_ambiguity_scores(
+                proba, encoded, threshold=self.ambiguity_threshold
+            )
+        else:
+            scores = label_cleaning_scores(proba, encoded)
         return _top_n(candidates, scores, n)

@@ -37,6 +37,8 @@ class RandomSampling(BaseQueryStrategy):
     ((3,), 3)
     """
 
+    _parameter_constraints: dict = {"random_state": ["random_state"]}
+
     def __init__(self, random_state=None):
         self.random_state = random_state
 

@@ -14,6 +14,7 @@ from noisyactive.query._uncertainty import (
     LeastConfidenceSampling,
     MarginSampling,
 )
+from noisyactive.utils._validation import check_indices
 
 __all__ = ["CallableStrategy", "get_query_strategy", "QUERY_STRATEGIES"]
 
@@ -79,12 +80,10 @@ class CallableStrategy(BaseQueryStrategy):
     (array([4, 2]), array([nan, nan]))
     """
 
+    _parameter_constraints: dict = {"func": [callable]}
+
     def __init__(self, func):
         self.func = func
-
-    def _check_params(self):
-        if not callable(self.func):
-            raise TypeError(f"func must be callable; got {self.func!r}.")
 
     def _rank(self, estimator, X, candidates, n, *, labels, labeled_mask, random_state):
         offered = {
@@ -107,32 +106,15 @@ class CallableStrategy(BaseQueryStrategy):
                 f"query function {name} returned None; it must return an array of "
                 "indices into X taken from candidates."
             )
-        arr = np.asarray(result)
-        if arr.size == 0:
-            return np.empty(0, dtype=np.intp)
-        if arr.ndim != 1 or arr.dtype.kind not in "iu":
-            raise TypeError(
-                f"query function {name} must return a 1-D array of integer indices "
-                f"into X; got shape {arr.shape} and dtype {arr.dtype}."
-            )
-        if arr.shape[0] > n:
-            raise ValueError(
-                f"query function {name} returned {arr.shape[0]} indices but at most "
-                f"n={n} were asked for."
-            )
-        if np.unique(arr).shape[0] != arr.shape[0]:
-            raise ValueError(
-                f"query function {name} returned duplicate indices; each sample "
-                "can be queried once per round."
-            )
-        outside = ~np.isin(arr, candidates)
-        if outside.any():
-            raise ValueError(
-                f"query function {name} returned indices that are not candidates: "
-                f"{arr[outside][:10].tolist()}; only indices from candidates may be "
-                "queried (the others are already labeled or relabeled)."
-            )
-        return arr.astype(np.intp, copy=False)
+        # Only candidates may be queried: the others are already labeled or
+        # relabeled, and each sample is queried once per round.
+        return check_indices(
+            result,
+            within=candidates,
+            within_name="the candidates",
+            max_count=n,
+            name=f"the indices query function {name} returned",
+        )
 
 
 def get_query_strategy(strategy):

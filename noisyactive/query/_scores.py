@@ -17,12 +17,18 @@ References
 import numpy as np
 from scipy.special import entr
 
+from noisyactive.utils._validation import check_float_array
+
 __all__ = [
     "entropy_scores",
     "margin_scores",
     "least_confidence_scores",
     "label_cleaning_scores",
+    "label_cleaning_ambiguity_scores",
 ]
+# Bernhardt et al.'s ambiguity threshold: posteriors whose normalised entropy is
+# below it count as unambiguous (InnerEye-DataQuality, decision rule JOINT).
+AMBIGUITY_THRESHOLD = 0.3
 
 # Probabilities are allowed to overshoot 1 by rounding (float32 softmax outputs).
 _PROBA_TOLERANCE = 1e-6
@@ -32,23 +38,14 @@ _TINY = np.finfo(np.float64).tiny
 
 
 def _check_proba(proba, name="proba"):
-    """Return ``proba`` as a validated 2-D float64 array."""
-    try:
-        arr = np.asarray(proba, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{name} must be a numeric array of shape (n_samples, n_classes); "
-            f"could not convert it ({exc})."
-        ) from exc
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must be 2-D of shape (n_samples, n_classes); got shape "
-            f"{arr.shape}."
-        )
-    if arr.shape[1] == 0:
-        raise ValueError(f"{name} has no class columns; expected n_classes >= 1.")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinite values.")
+    """Return ``proba`` as a validated 2-D float64 array of probabilities."""
+    arr = check_float_array(
+        proba,
+        name=name,
+        min_columns=1,
+        keep_float32=False,
+        shape_hint="(n_samples, n_classes)",
+    )
     if arr.size and (arr.min() < 0 or arr.max() > 1 + _PROBA_TOLERANCE):
         raise ValueError(
             f"{name} must hold probabilities in [0, 1]; got values in "
@@ -139,60 +136,8 @@ def least_confidence_scores(proba):
     return 1.0 - proba.max(axis=1)
 
 
-def label_cleaning_scores(proba, labels_encoded, *, ambiguity=False):
-    """Relabeling priority of Bernhardt et al. (2022), active label cleaning.
-
-    The base score is the cross-entropy between the model posterior and the
-    current (possibly noisy) label, ``CE = -log p(y_current | x)``: a label the
-    model finds implausible is likely wrong and is queried first.
-
-    With ``ambiguity=True`` the posterior's entropy ``H(p)`` is subtracted,
-    ``CE - H(p)``. The paper ranks samples by estimated label *correctness*
-    (the cross-entropy) and labelling *difficulty* (the entropy of the
-    posterior): among samples whose label looks equally wrong, the one whose
-    posterior is confident about another class is cheap to fix with one
-    annotation, while an ambiguous one (high entropy) would need several
-    annotators, so it is deferred. Both terms are in nats. The authors' code
-    (InnerEye-DataQuality, decision rule ``JOINT``) uses a softened form that
-    subtracts only ``max(H - 0.3, 0)`` with both terms divided by
-    ``log(n_classes)``; that threshold is a tuning constant of their
-    experiments, not part of the paper's definition, so it is not applied
-    here (dividing both terms by ``log(n_classes)`` would not change the
-    ranking of ``CE - H``).
-
-    Parameters
-    ----------
-    proba : array-like of shape (n_samples, n_classes)
-        Predicted class probabilities.
-    labels_encoded : array-like of int of shape (n_samples,)
-        Current label of each sample as a column index into ``proba``.
-    ambiguity : bool, default=False
-        Subtract the posterior entropy (the ranking variant with the
-        ambiguity term).
-
-    Returns
-    -------
-    scores : ndarray of shape (n_samples,)
-        ``-log p(y|x)`` (or ``-log p(y|x) - H(p)``). A probability of exactly
-        0 is clipped to the smallest positive float64, so the score stays
-        finite (about 708.4).
-
-    References
-    ----------
-    .. [1] Bernhardt, M., Castro, D. C., Tanno, R., et al. (2022). Active label
-       cleaning for improved dataset quality under resource constraints.
-       Nature Communications, 13, 1161.
-
-    Examples
-    --------
-    >>> from noisyactive.query import label_cleaning_scores
-    >>> proba = [[0.9, 0.1], [0.5, 0.5]]
-    >>> label_cleaning_scores(proba, [1, 1]).round(4)
-    array([2.3026, 0.6931])
-    >>> label_cleaning_scores(proba, [1, 1], ambiguity=True).round(4)
-    array([1.9775, 0.    ])
-    """
-    proba = _check_proba(proba)
+def _encoded_label_proba(proba, labels_encoded):
+    """``proba[i, labels_encoded[i]]`` with the label vector checked."""
     labels = np.asarray(labels_encoded)
     if labels.ndim != 1 or labels.shape[0] != proba.shape[0]:
         raise ValueError(
@@ -210,8 +155,107 @@ def label_cleaning_scores(proba, labels_encoded, *, ambiguity=False):
             f"labels_encoded must be in [0, {proba.shape[1]}) (one column per "
             f"class); got values in [{labels.min()}, {labels.max()}]."
         )
-    p_label = proba[np.arange(proba.shape[0]), labels]
-    scores = -np.log(np.maximum(p_label, _TINY))
-    if ambiguity:
-        scores = scores - entr(proba).sum(axis=1)
-    return scores
+    return proba[np.arange(proba.shape[0]), labels]
+
+
+def label_cleaning_scores(proba, labels_encoded):
+    """Cross-entropy of the current label, ``-log p(y_current | x)``, in nats.
+
+    A label the model finds implausible is likely wrong and is queried first
+    (the "label correctness" term of Bernhardt et al. 2022).
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predicted class probabilities.
+    labels_encoded : array-like of int of shape (n_samples,)
+        Current label of each sample as a column index into ``proba``.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,)
+        ``-log p(y|x)``. A probability of exactly 0 is clipped to the smallest
+        positive float64, so the score stays finite (about 708.4).
+
+    See Also
+    --------
+    label_cleaning_ambiguity_scores : the same with Bernhardt et al.'s
+        ambiguity term.
+
+    References
+    ----------
+    .. [1] Bernhardt, M., Castro, D. C., Tanno, R., et al. (2022). Active label
+       cleaning for improved dataset quality under resource constraints.
+       Nature Communications, 13, 1161.
+
+    Examples
+    --------
+    >>> from noisyactive.query import label_cleaning_scores
+    >>> label_cleaning_scores([[0.9, 0.1], [0.5, 0.5]], [1, 1]).round(4)
+    array([2.3026, 0.6931])
+    """
+    proba = _check_proba(proba)
+    p_label = _encoded_label_proba(proba, labels_encoded)
+    return -np.log(np.maximum(p_label, _TINY))
+
+
+def label_cleaning_ambiguity_scores(
+    proba, labels_encoded, *, threshold=AMBIGUITY_THRESHOLD
+):
+    """Bernhardt et al.'s relabeling priority with the ambiguity term.
+
+    ``CE(p, y) / log K - max(H(p) / log K - threshold, 0)``, where ``CE(p, y) =
+    -log p(y_current | x)`` (label correctness), ``H(p)`` the entropy of the
+    posterior (labelling difficulty) and ``K`` the number of classes, both
+    terms divided by ``log K`` so they lie in [0, 1] (CE up to its clip).
+    Among samples whose label looks equally wrong, one whose posterior is
+    confident about another class is cheap to fix with one annotation, while
+    an ambiguous one would need several annotators, so it is deferred; below
+    the threshold the entropy does not count. This is the decision rule
+    ``JOINT`` of the authors' ``PosteriorBasedSelector`` (InnerEye-DataQuality),
+    which uses ``threshold = 0.3``.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predicted class probabilities.
+    labels_encoded : array-like of int of shape (n_samples,)
+        Current label of each sample as a column index into ``proba``.
+    threshold : float, default=0.3
+        Normalised entropy below which a posterior counts as unambiguous.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,)
+        Higher = query earlier. With one class (``log K = 0``) every score is
+        0: there is nothing to relabel. A probability of exactly 0 is clipped
+        to the smallest positive float64 (the authors add 1e-12 instead; only
+        labels the model gives below about 1e-12 rank differently).
+
+    See Also
+    --------
+    label_cleaning_scores : the cross-entropy term alone, in nats.
+
+    References
+    ----------
+    .. [1] Bernhardt, M., Castro, D. C., Tanno, R., et al. (2022). Active label
+       cleaning for improved dataset quality under resource constraints.
+       Nature Communications, 13, 1161.
+
+    Examples
+    --------
+    A confidently wrong label (first row) outranks an ambiguous one (second):
+
+    >>> from noisyactive.query import label_cleaning_ambiguity_scores
+    >>> proba = [[0.9, 0.1], [0.5, 0.5]]
+    >>> label_cleaning_ambiguity_scores(proba, [1, 1]).round(4)
+    array([3.1529, 0.3   ])
+    """
+    proba = _check_proba(proba)
+    p_label = _encoded_label_proba(proba, labels_encoded)
+    if proba.shape[1] < 2:
+        return np.zeros(proba.shape[0])
+    log_k = np.log(proba.shape[1])
+    correctness = -np.log(np.maximum(p_label, _TINY)) / log_k
+    ambiguity = entr(proba).sum(axis=1) / log_k
+    return correctness - np.maximum(ambiguity - threshold, 0.0)

@@ -1,4 +1,13 @@
-"""Base class of the network estimators: parameters, inputs, device, prediction."""
+"""The public base of noisyactive's network estimators.
+
+:class:`BaseNetEstimator` owns what :class:`~noisyactive.NetClassifier` and
+:class:`~noisyactive.NoisyLabelFilter` share: the network parameters (declared
+once, in :data:`NETWORK_PARAMS` and ``_parameter_constraints``), input handling
+(features, images, image paths), device and precision, the configuration of the
+skorch net built in ``fit`` (``net_``), validation data and the best-validation
+epoch, prediction and embeddings. A subclass writes ``__init__`` (sklearn needs
+the parameters in its signature) and ``fit``.
+"""
 
 import copy
 import inspect
@@ -13,8 +22,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from noisyactive.classifiers._arrays import InputNorm
+from noisyactive.classifiers._callbacks import RestoreBestEpoch
 from noisyactive.classifiers._inputs import prepare_input
-from noisyactive.classifiers._net import InputNorm
 from noisyactive.nets import MLP, ResNet18, SmallCNN, final_linear
 from noisyactive.utils._param_validation import (
     HasMethods,
@@ -24,7 +34,14 @@ from noisyactive.utils._param_validation import (
     StrOptions,
 )
 
-__all__ = ["BaseNetEstimator", "resolve_device"]
+__all__ = [
+    "NETWORK_PARAMS",
+    "BaseNetEstimator",
+    "NetworkFactory",
+    "auto_small_input",
+    "cpu_bf16_supported",
+    "resolve_device",
+]
 
 _NAMED_MODULES = {"resnet18": ResNet18, "mlp": MLP, "small_cnn": SmallCNN}
 
@@ -38,6 +55,70 @@ def resolve_device(device):
     return str(device)
 
 
+def cpu_bf16_supported():
+    """True when this CPU runs oneDNN's native bf16 kernels (AVX512-BF16/AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - builds without it
+        return False
+
+
+def _autocast_dtype(precision, device, is_image):
+    """The autocast dtype of training and prediction, or None (fp32).
+
+    ``"auto"``: bf16 on a GPU that supports it; on a CPU with native bf16
+    kernels, bf16 for image input (convolutions; ~1.5x faster for ResNet18 at
+    32 px measured here), fp32 for tabular input (small linear layers gain
+    nothing). ``"bf16"`` insists and fails where bf16 is not native.
+    """
+    if precision == "fp32":
+        return None
+    if device.startswith("cuda"):
+        if torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        if precision == "bf16":
+            raise ValueError("precision='bf16' but this GPU does not support bf16.")
+        return None
+    if precision == "bf16":
+        if not cpu_bf16_supported():
+            raise ValueError("precision='bf16' but this CPU has no native bf16.")
+        return torch.bfloat16
+    return torch.bfloat16 if is_image and cpu_bf16_supported() else None
+
+
+def auto_small_input(image_shape, device):
+    """ResNet18's stem under ``module="auto"``: the CIFAR-style 3x3 stem (no
+    max-pool) for images of at most 64 px on a GPU, torchvision's standard stem
+    otherwise.
+
+    On a CPU the small stem does not pay: measured on 600 real 32 px HAM10000
+    images, 5 epochs, one thread (``benchmarks/bench_speed_stem.py``), it cost
+    12.4 s per epoch against 2.2 s (5.7x) for test accuracy 0.705 against 0.708
+    and macro-F1 0.118 against 0.158. On a GPU its compute is cheap and it is
+    the usual choice for images this small.
+
+    Examples
+    --------
+    >>> auto_small_input((3, 32, 32), "cpu"), auto_small_input((3, 32, 32), "cuda")
+    (False, True)
+    >>> auto_small_input((3, 224, 224), "cuda")
+    False
+    """
+    return min(image_shape[1:]) <= 64 and str(device).startswith("cuda")
+
+
+def _speed_hint(estimator, is_image):
+    """What makes a slow CPU fit quick, for :class:`SlowFitWarning`."""
+    if not is_image:
+        return "Fewer max_epochs or a smaller module make it quicker."
+    return (
+        f"For a quick CPU run: image_size=32 (now {estimator.image_size!r}) for "
+        "path input, module='small_cnn' or ResNet18 with "
+        "module_kwargs={'small_input': False} (now "
+        f"module={estimator.module!r}), fewer max_epochs, or device='cuda'."
+    )
+
+
 def _accepts(fn, name):
     try:
         params = inspect.signature(fn).parameters
@@ -48,15 +129,24 @@ def _accepts(fn, name):
     )
 
 
-class _NetworkFactory:
+class NetworkFactory:
     """Picklable zero-argument builder of the (normalised) network."""
 
     def __init__(
-        self, module, kwargs, input_kind, input_shape, n_classes, weights, stats
+        self,
+        module,
+        kwargs,
+        input_kind,
+        input_shape,
+        n_classes,
+        weights,
+        stats,
+        device="cpu",
     ):
         self.module, self.kwargs = module, kwargs
         self.input_kind, self.input_shape = input_kind, input_shape
         self.n_classes, self.weights, self.stats = n_classes, weights, stats
+        self.device = device
 
     def _body(self):
         spec, kw = self.module, dict(self.kwargs)
@@ -71,7 +161,9 @@ class _NetworkFactory:
             spec = "resnet18" if image else "mlp"
         cls = _NAMED_MODULES.get(spec, spec) if isinstance(spec, str) else spec
         if cls is ResNet18:
-            kw.setdefault("small_input", min(self.input_shape[1:]) <= 64)
+            kw.setdefault(
+                "small_input", auto_small_input(self.input_shape, self.device)
+            )
             if self.weights is not None:
                 kw.setdefault("weights", self.weights)
         if _accepts(cls, "num_classes"):
@@ -88,7 +180,7 @@ class _NetworkFactory:
         return InputNorm(body, *self.stats)
 
 
-def _input_stats(X, input_kind):
+def input_stats(X, input_kind):
     """Per-channel (images) or per-feature (tabular) mean and std, in the units
     the network sees (uint8 images as [0, 1])."""
     if input_kind == "image":
@@ -107,7 +199,14 @@ def _input_stats(X, input_kind):
 
 
 class BaseNetEstimator(ClassifierMixin, BaseEstimator):
-    """Shared machinery of :class:`NetClassifier` and :class:`NoisyLabelFilter`."""
+    """Shared machinery of :class:`~noisyactive.NetClassifier` and
+    :class:`~noisyactive.NoisyLabelFilter`.
+
+    Subclasses list the parameters in :data:`NETWORK_PARAMS` (plus ``callbacks``
+    and ``verbose``) in their ``__init__`` with the same defaults, build the net
+    with ``ArrayNet(**self._net_kwargs(X, n_classes))`` (or a subclass) inside
+    ``fit`` and end ``fit`` with ``self._finish_training()``.
+    """
 
     _parameter_constraints = {
         "module": [StrOptions({"auto", *_NAMED_MODULES}), type, nn.Module, callable],
@@ -166,26 +265,35 @@ class BaseNetEstimator(ClassifierMixin, BaseEstimator):
         )
 
     def _net_kwargs(self, X, n_classes):
-        """Constructor arguments of the skorch net for data X."""
+        """Constructor arguments of the skorch net (:class:`ArrayNet`) for data X."""
         device = resolve_device(self.device)
-        amp = None
-        if self.precision in ("auto", "bf16") and device.startswith("cuda"):
-            if torch.cuda.is_bf16_supported():
-                amp = torch.bfloat16
-            elif self.precision == "bf16":
-                raise ValueError("precision='bf16' but this GPU does not support bf16.")
         is_image = self.input_kind_ == "image"
+        amp = _autocast_dtype(self.precision, device, is_image)
         unit = X.dtype == np.uint8 or (is_image and X.min() >= 0 and X.max() <= 1)
         rng = check_random_state(self.random_state)
-        self._seed = int(rng.randint(0, 2**31 - 1))
-        factory = _NetworkFactory(
+        factory = NetworkFactory(
             self.module,
             dict(self.module_kwargs or {}),
             self.input_kind_,
             self.input_shape_,
             n_classes,
             self.weights,
-            _input_stats(X, self.input_kind_),
+            input_stats(X, self.input_kind_),
+            device=device,
+        )
+        settings = dict(
+            is_image=is_image,
+            augment=bool(self.augment) and is_image,
+            unit_range=bool(unit),
+            amp_dtype=amp,
+            # oneDNN's convolutions prefer NHWC on the CPU too (measured in
+            # benchmarks/bench_speed_coteaching.py).
+            channels_last=is_image,
+            seed=int(rng.randint(0, 2**31 - 1)),
+            lr_schedule=self.lr_schedule,
+            finetune_lr=getattr(self, "finetune_lr", None),
+            progress_desc=type(self).__name__,
+            speed_hint=_speed_hint(self, is_image),
         )
         return dict(
             module=factory,
@@ -195,44 +303,67 @@ class BaseNetEstimator(ClassifierMixin, BaseEstimator):
             optimizer__weight_decay=self.weight_decay,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            callbacks=self.callbacks,
+            callbacks=copy.deepcopy(self.callbacks),
             verbose=int(self.verbose),
             device=device,
-            is_image=is_image,
-            augment=bool(self.augment) and is_image,
-            unit_range=bool(unit),
-            amp_dtype=amp,
-            channels_last=is_image and device.startswith("cuda"),
-            seed=self._seed,
-            lr_schedule=self.lr_schedule,
+            settings=settings,
         )
 
-    def _validation_arrays(self, X_val, y_val):
+    def _validation_arrays(self, X_val, y_val, *, all_known):
+        """Validation arrays with labels encoded through ``classes_``.
+
+        With ``all_known``, a label not in ``classes_`` is refused. Otherwise such
+        labels (a clean part may lack a rare class) stay in the score as -1: never
+        predicted, so they count as errors, as they should; a ``y_val`` with no
+        known label at all is refused (its score would mean nothing).
+        """
         if X_val is None and y_val is None:
             return None
         if X_val is None or y_val is None:
             raise ValueError("Pass both X_val and y_val, or neither.")
         X_val, _ = self._prepare(X_val, reset=False)
         y_val = np.asarray(y_val)
-        # Classes absent from the training labels (a clean part may lack a rare
-        # class) stay in the validation score as -1: never predicted, so they
-        # count as errors, as they should.
-        pos = np.searchsorted(self.classes_, y_val)
-        pos = np.clip(pos, 0, len(self.classes_) - 1)
+        if y_val.ndim != 1 or len(y_val) != X_val.shape[0]:
+            raise ValueError(
+                f"y_val must be 1-D with one label per row of X_val; got shape "
+                f"{y_val.shape} for {X_val.shape[0]} samples."
+            )
+        if all_known:
+            return X_val, self._check_known_labels(y_val, name="y_val")
+        pos = np.clip(np.searchsorted(self.classes_, y_val), 0, len(self.classes_) - 1)
         known = self.classes_[pos] == y_val
+        if not known.any():
+            raise ValueError(
+                f"y_val has no label in common with the training labels "
+                f"{self.classes_!r} (got {np.unique(y_val)[:10]!r}); its validation "
+                "score would be meaningless."
+            )
         return X_val, np.where(known, pos, -1).astype(np.int64)
 
-    def _finish_training(self, valid):
-        """Keep the best-validation epoch's weights (the paper's protocol) and
-        publish the history; sets ``best_epoch_`` (None without validation)."""
+    def _finish_training(self):
+        """After ``fit``: the best-validation epoch (weights already restored by
+        :class:`RestoreBestEpoch`; None without validation), the history, and the
+        validation data dropped from the net (later ``partial_fit`` calls do not
+        validate)."""
         self.best_epoch_ = None
-        if valid is not None:
-            self.best_epoch_ = int(np.argmax(self.net_.history[:, "valid_f1"]))
-            self.net_.restore_best()
-        self.net_.valid_data = None
+        for _, cb in self.net_.callbacks_:
+            if isinstance(cb, RestoreBestEpoch):
+                self.best_epoch_ = cb.best_epoch_
+        self.net_.set_params(train_split=None, valid_data=None)
         self.history_ = self.net_.history
 
     # -- public API -----------------------------------------------------------------
+    def get_rng_state(self):
+        """States of the fitted net's shuffling and augmentation generators."""
+        check_is_fitted(self, "net_")
+        return self.net_.get_rng_state()
+
+    def set_rng_state(self, state):
+        """Restore generator states saved with :meth:`get_rng_state`."""
+        check_is_fitted(self, "net_")
+        self.net_.set_rng_state(state)
+        return self
+
     def predict_proba(self, X):
         """Class probabilities (the ensemble's mean softmax), shape (n, n_classes)."""
         check_is_fitted(self, "net_")
@@ -255,3 +386,13 @@ class BaseNetEstimator(ClassifierMixin, BaseEstimator):
         tags.non_deterministic = self.random_state is None
         tags.input_tags.allow_nan = False
         return tags
+
+
+#: The network parameters every estimator built on :class:`BaseNetEstimator`
+#: takes, with the same meaning and default (``callbacks`` and ``verbose`` are
+#: shared too, but belong to one fit, not to the network family).
+NETWORK_PARAMS = tuple(
+    name
+    for name in BaseNetEstimator._parameter_constraints
+    if name not in ("callbacks", "verbose")
+)

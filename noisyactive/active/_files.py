@@ -1,0 +1,365 @@
+"""The checkpoint folder of a cleaning campaign: files, checksums, lock, journal.
+
+A checkpoint folder holds
+
+- ``state.npz``: every array of the campaign (labels, masks, queried indices,
+  the relabel log) and a JSON header (format version, data fingerprint, seed,
+  round, budget, history, the cleaner's parameters as plain data, and the
+  SHA-256 of every other file it names). It is the commit point: written to
+  a temporary file, fsynced and moved into place with ``os.replace``. Read
+  with ``allow_pickle=False``; its arrays carry their own SHA-256 as well.
+- ``answers.jsonl``: the write-ahead journal. Every batch of answers is
+  appended and fsynced *before* anything else happens with it; a resumed
+  campaign replays the answers the state does not hold yet.
+- ``classifier-<version>.pt`` (noisyactive networks, ``torch.save`` of
+  tensors and plain values, read with ``weights_only=True``) or
+  ``classifier-<version>.skops`` (any other scikit-learn classifier, read
+  with :mod:`skops.io` after checking its types), and optionally
+  ``estimator.skops`` (the fitted phase-1 estimator).
+- ``campaign.lock`` (held with :mod:`filelock` while a process works on the
+  folder) and ``lock-holder.json`` (who holds it).
+
+Nothing in the folder is unpickled; every file name the header gives must be
+a plain name inside the folder (see :doc:`/user_guide/checkpoints`).
+"""
+
+import hashlib
+import json
+import os
+import socket
+import tempfile
+import time
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+__all__ = [
+    "CHECKPOINT_VERSION",
+    "CheckpointCorruptedError",
+    "CheckpointLock",
+    "CheckpointLockedError",
+    "append_journal",
+    "read_journal",
+    "read_state",
+    "write_state",
+    "inside",
+    "file_digest",
+    "remove_temporaries",
+    "remove_stale",
+    "atomic_write",
+]
+
+CHECKPOINT_VERSION = 2
+STATE_FILE = "state.npz"
+JOURNAL_FILE = "answers.jsonl"
+LOCK_FILE = "campaign.lock"
+HOLDER_FILE = "lock-holder.json"
+_HEADER_KEY = "__header__"
+_TMP_PREFIX = ".tmp-"
+
+
+class CheckpointLockedError(RuntimeError):
+    """Another process works on this checkpoint folder."""
+
+
+class CheckpointCorruptedError(ValueError):
+    """A checkpoint file is damaged or missing; the message names it."""
+
+
+# -- atomic files ---------------------------------------------------------------
+
+
+def _fsync_dir(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # not possible on every platform; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path, write):
+    """Write through ``write(fileobj)`` into a temporary file, fsync, rename."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    _fsync_dir(directory)
+
+
+def remove_temporaries(directory):
+    """Delete temporary files a killed process left (call under the lock)."""
+    for entry in os.listdir(directory):
+        if entry.startswith(_TMP_PREFIX):
+            os.remove(os.path.join(directory, entry))
+
+
+def remove_stale(directory, prefix, keep):
+    """Delete files ``prefix*`` in ``directory`` except ``keep``."""
+    for entry in os.listdir(directory):
+        if entry.startswith(prefix) and entry != keep:
+            os.remove(os.path.join(directory, entry))
+
+
+def inside(directory, name):
+    """Path of ``name`` in ``directory``; refuses anything that resolves outside.
+
+    Examples
+    --------
+    >>> from noisyactive.active._files import inside
+    >>> try:
+    ...     inside("/tmp/c", "../x.skops")
+    ... except ValueError as exc:
+    ...     print(str(exc)[:43])
+    The checkpoint names the file '../x.skops',
+    """
+    root = os.path.realpath(directory)
+    ok = isinstance(name, str) and name and os.path.basename(name) == name
+    path = os.path.realpath(os.path.join(root, name)) if ok else ""
+    if not ok or name in (".", "..") or os.path.dirname(path) != root:
+        raise CheckpointCorruptedError(
+            f"The checkpoint names the file {name!r}, which is not a plain file "
+            f"name inside {root}; refusing to read it."
+        )
+    return path
+
+
+def file_digest(path):
+    """SHA-256 of a file, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- the lock -------------------------------------------------------------------
+
+
+_HELD = {}  # folder -> [FileLock, how often this process took it] (re-entrant)
+
+
+class CheckpointLock:
+    """One writer per checkpoint folder, across processes and hosts sharing it.
+
+    A :class:`filelock.FileLock` on ``campaign.lock``: the operating system
+    releases it when its process dies, so a lock left by a killed process is
+    taken over by the next one. ``lock-holder.json`` names the holder (pid,
+    host, since) for the error another process gets. Re-entrant inside one
+    process (``fit`` holds it while ``query``/``teach`` take it again).
+
+    Parameters
+    ----------
+    folder : str or path-like
+        The checkpoint folder (created if missing).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from noisyactive.active import CheckpointLock
+    >>> folder = tempfile.mkdtemp()
+    >>> with CheckpointLock(folder) as lock:
+    ...     lock.holder()["pid"] == __import__("os").getpid()
+    True
+    """
+
+    def __init__(self, folder):
+        self.folder = os.fspath(folder)
+
+    def _lock(self):
+        os.makedirs(self.folder, exist_ok=True)
+        path = os.path.join(os.path.realpath(self.folder), LOCK_FILE)
+        # One FileLock object per path and process (is_singleton): two objects
+        # on one file would block each other inside the same process.
+        return FileLock(
+            path,
+            timeout=0,
+            is_singleton=True,
+            thread_local=False,
+            fallback_to_soft=False,
+        )
+
+    def holder(self):
+        """``{"pid", "host", "since"}`` of the holder as last written, or None."""
+        try:
+            with open(os.path.join(self.folder, HOLDER_FILE), encoding="utf-8") as fh:
+                return json.load(fh)
+        except (OSError, ValueError):
+            return None
+
+    def held(self):
+        """Whether this process holds the lock."""
+        return os.path.realpath(self.folder) in _HELD
+
+    def acquire(self):
+        """Take the lock or raise :class:`CheckpointLockedError`."""
+        key = os.path.realpath(self.folder)
+        if key in _HELD:
+            _HELD[key][1] += 1
+            return self
+        try:
+            lock = self._lock()
+            lock.acquire()
+        except Timeout:
+            who = self.holder() or {}
+            raise CheckpointLockedError(
+                f"The checkpoint folder {self.folder!r} is in use by process "
+                f"{who.get('pid', '?')} on host {who.get('host', '?')} since "
+                f"{who.get('since', '?')}. Wait until it finishes (one writer at a "
+                "time keeps every answer), or use another folder."
+            ) from None
+        except OSError as exc:  # read-only, not a folder, ...: say so up front
+            raise type(exc)(
+                exc.errno,
+                f"Cannot write to the checkpoint folder {self.folder!r} "
+                f"({exc.strerror}); nothing was asked or changed",
+            ) from exc
+        _HELD[key] = [lock, 1]  # a strong reference: a collected lock is released
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        path = os.path.join(self.folder, HOLDER_FILE)
+        atomic_write(path, lambda fh: fh.write(json.dumps(info).encode()))
+        return self
+
+    def release(self):
+        key = os.path.realpath(self.folder)
+        _HELD[key][1] -= 1
+        if _HELD[key][1]:
+            return
+        lock, _ = _HELD.pop(key)
+        try:
+            os.remove(os.path.join(self.folder, HOLDER_FILE))
+        except OSError:
+            pass
+        lock.release(force=True)
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+# -- the journal ----------------------------------------------------------------
+
+
+def _line_digest(payload):
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def append_journal(directory, entry):
+    """Append one answer batch and fsync it before returning."""
+    payload = json.dumps(entry, sort_keys=True)
+    line = json.dumps({"entry": entry, "sha": _line_digest(payload)}) + "\n"
+    path = os.path.join(directory, JOURNAL_FILE)
+    new = not os.path.exists(path)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
+    if new:
+        _fsync_dir(directory)
+
+
+def read_journal(directory, *, repair=False):
+    """Entries of the journal in order.
+
+    A torn last line (a process killed while appending, before the answer was
+    acknowledged) is dropped, and cut off the file with ``repair=True``; a
+    damaged line before the last raises :class:`CheckpointCorruptedError`.
+    """
+    path = os.path.join(directory, JOURNAL_FILE)
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    entries, good_bytes, lines = [], 0, raw.split(b"\n")
+    for k, line in enumerate(lines):
+        if not line:
+            continue
+        try:
+            record = json.loads(line)
+            entry = record["entry"]
+            ok = record["sha"] == _line_digest(json.dumps(entry, sort_keys=True))
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        last = k == len(lines) - 1 or (k == len(lines) - 2 and not lines[-1])
+        if not ok or (k == len(lines) - 1 and not raw.endswith(b"\n")):
+            if last:
+                break
+            raise CheckpointCorruptedError(
+                f"{path} is damaged at line {k + 1}; the {len(entries)} answer "
+                "batches before it are intact."
+            )
+        entries.append(entry)
+        good_bytes += len(line) + 1
+    if repair and good_bytes < len(raw):
+        with open(path, "r+b") as fh:
+            fh.truncate(good_bytes)
+            os.fsync(fh.fileno())
+    return entries
+
+
+# -- the state file ----------------------------------------------------------------
+
+
+def _arrays_digest(arrays):
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        arr = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}|{arr.shape}|{arr.dtype.str}|".encode())
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+def write_state(directory, header, arrays):
+    """Atomically write the campaign state (header dict + numpy arrays)."""
+    payload = {k: np.asarray(v) for k, v in arrays.items()}
+    header = dict(header, arrays_sha256=_arrays_digest(payload))
+    payload[_HEADER_KEY] = np.array(json.dumps(header))
+    path = os.path.join(directory, STATE_FILE)
+    atomic_write(path, lambda fh: np.savez(fh, **payload))
+
+
+def read_state(directory):
+    """``(header, arrays)`` of a checkpoint folder, or None when it has none."""
+    path = os.path.join(directory, STATE_FILE)
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        header = json.loads(str(arrays.pop(_HEADER_KEY)))
+        intact = header.pop("arrays_sha256", None) == _arrays_digest(arrays)
+    except Exception as exc:  # zip CRC, JSON, missing key: all mean damage
+        raise CheckpointCorruptedError(
+            f"{path} is damaged ({type(exc).__name__}: {exc}); no round of this "
+            f"checkpoint can be read from it. The answers are also in "
+            f"{JOURNAL_FILE} in the same folder."
+        ) from exc
+    version = header.get("format_version")
+    if version != CHECKPOINT_VERSION:
+        raise ValueError(
+            f"{path} has checkpoint format version {version!r}; this version of "
+            f"noisyactive reads version {CHECKPOINT_VERSION}."
+        )
+    if not intact:
+        raise CheckpointCorruptedError(
+            f"{path} is damaged (its arrays do not match their checksum); no "
+            f"round of this checkpoint can be trusted. The answers are also in "
+            f"{JOURNAL_FILE} in the same folder."
+        )
+    return header, arrays

@@ -1,0 +1,180 @@
+"""Choosing whom to ask: the strategy's ranking, audits of kept samples.
+
+Pure functions of a fitted classifier and arrays, tested on tiny inputs.
+"""
+
+import numpy as np
+
+from noisyactive.active._state import derived_seed
+from noisyactive.utils import check_indices
+
+__all__ = [
+    "expand_proba",
+    "FullClassView",
+    "random_ranking",
+    "check_ranking",
+    "suspicion_ranking",
+    "RankingMixin",
+]
+
+
+def expand_proba(proba, sub_classes, classes):
+    """Put the columns of ``proba`` (over ``sub_classes``) into ``classes``.
+
+    A classifier trained on a clean part that lacks some classes predicts
+    only the classes it saw; the missing ones get probability 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from noisyactive.active._ranking import expand_proba
+    >>> expand_proba(np.array([[0.25, 0.75]]), np.array([0, 2]), np.array([0, 1, 2]))
+    array([[0.25, 0.  , 0.75]])
+    """
+    proba = np.asarray(proba)
+    sub_classes = np.asarray(sub_classes)
+    if sub_classes.shape[0] == classes.shape[0] and np.array_equal(
+        sub_classes, classes
+    ):
+        return proba
+    cols = np.searchsorted(classes, sub_classes)
+    cols = np.clip(cols, 0, classes.shape[0] - 1)
+    if not np.array_equal(classes[cols], sub_classes):
+        raise ValueError(
+            f"The classifier predicts classes {sub_classes.tolist()} that are not "
+            f"all among the cleaner's classes {classes.tolist()}."
+        )
+    out = np.zeros((proba.shape[0], classes.shape[0]), dtype=proba.dtype)
+    out[:, cols] = proba
+    return out
+
+
+class FullClassView:
+    """A fitted classifier seen through the cleaner's full ``classes_``.
+
+    Query strategies read ``classes_`` and ``predict_proba``; everything else
+    (``embed``, ``predict``...) is the classifier's own.
+    """
+
+    def __init__(self, classifier, classes):
+        self.classifier = classifier
+        self.classes_ = classes
+
+    def predict_proba(self, X):
+        proba = self.classifier.predict_proba(X)
+        return expand_proba(proba, self.classifier.classes_, self.classes_)
+
+    def __getattr__(self, name):
+        if name == "classifier":  # not set yet (unpickling); avoid recursion
+            raise AttributeError(name)
+        return getattr(self.classifier, name)
+
+
+def random_ranking(candidates, n, seed):
+    """``n`` candidates drawn uniformly without replacement, scores NaN."""
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(np.asarray(candidates), size=n, replace=False)
+    return chosen.astype(np.intp), np.full(n, np.nan)
+
+
+def check_ranking(indices, scores, candidates, n, round_):
+    """Validate what a query strategy returned; returns clean arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from noisyactive.active._ranking import check_ranking
+    >>> try:
+    ...     check_ranking([3, 3], None, np.arange(5), 2, 1)
+    ... except ValueError as exc:
+    ...     print(str(exc)[:68])
+    The query strategy's indices in round 1 contain duplicate indices [3
+    """
+    indices = check_indices(
+        indices,
+        within=candidates,
+        max_count=n,
+        min_count=1,
+        name=f"The query strategy's indices in round {round_}",
+        within_name="the candidates",
+    )
+    if scores is None:
+        scores = np.full(indices.size, np.nan)
+    scores = np.asarray(scores, dtype=float).reshape(-1)
+    if scores.size != indices.size:
+        scores = np.full(indices.size, np.nan)
+    return indices, scores
+
+
+def suspicion_ranking(proba, labels, candidates, n):
+    """The ``n`` candidates whose current label is least probable, first.
+
+    ``proba`` are the classifier's probabilities over all classes for the
+    candidates, ``labels`` their current labels (encoded). The score is
+    ``1 - p(label)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from noisyactive.active._ranking import suspicion_ranking
+    >>> proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    >>> suspicion_ranking(proba, np.array([0, 0, 0]), np.array([5, 6, 7]), 2)
+    (array([6, 7]), array([0.8, 0.4]))
+    """
+    candidates = np.asarray(candidates, dtype=np.intp)
+    p_label = np.asarray(proba)[np.arange(candidates.size), np.asarray(labels)]
+    order = np.argsort(p_label, kind="stable")[:n]
+    return candidates[order], 1.0 - p_label[order]
+
+
+class RankingMixin:
+    """Ranking steps of :class:`ActiveLabelCleaner` (private methods)."""
+
+    def _next_batch(self, X, n):
+        """Indices (and scores) of the next ``n`` questions: the strategy's
+        ranking of the candidates plus ``audit_share`` of kept samples."""
+        s = self._state
+        round_ = s.n_rounds + 1
+        seed = derived_seed(s.seed, round_)
+        audit = s.audit_candidates()
+        n_audit = min(int(round(self.audit_share * n)), audit.size)
+        candidates = s.candidates()
+        n_main = min(n - n_audit, candidates.size)
+        parts = []
+        if n_main > 0 and self.classifier_ is None:  # nothing trained: at random
+            parts.append(random_ranking(candidates, n_main, seed))
+        elif n_main > 0:
+            from noisyactive.query import get_query_strategy
+
+            model = self._full_class_model()
+            indices, scores = get_query_strategy(self.query_strategy).rank(
+                model,
+                X,
+                candidates,
+                n_main,
+                labels=self.labels_,
+                labeled_mask=s.clean,
+                random_state=seed,
+            )
+            parts.append(check_ranking(indices, scores, candidates, n_main, round_))
+        if n_audit > 0 and self.classifier_ is None:
+            parts.append(random_ranking(audit, n_audit, derived_seed(seed, 1)))
+        elif n_audit > 0:
+            proba = self._full_class_model().predict_proba(X[audit])
+            parts.append(suspicion_ranking(proba, s.labels[audit], audit, n_audit))
+        if not parts:
+            return np.zeros(0, np.intp), np.zeros(0)
+        return (
+            np.concatenate([p[0] for p in parts]).astype(np.intp),
+            np.concatenate([p[1] for p in parts]).astype(float),
+        )
+
+    def _full_class_model(self):
+        model = self.classifier_
+        if not np.array_equal(model.classes_, self.classes_):
+            model = FullClassView(model, self.classes_)
+        return model
+
+    def _expanded_proba(self, X):
+        proba = self.classifier_.predict_proba(X)
+        return expand_proba(proba, self.classifier_.classes_, self.classes_)

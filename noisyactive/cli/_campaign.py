@@ -1,0 +1,246 @@
+"""``noisyactive run --config FILE`` with an oracle: clean the user's own file.
+
+Every row of the user's data is a candidate for relabeling (no hidden split);
+validation and test data are used only when the user gives them (``val_path``
+/ ``test_path``, or a ``split`` column). The oracle is called as
+``oracle(rows, X_subset)``: ``rows`` are row numbers of the user's file
+(0-based, header not counted) and ``X_subset`` the image paths (the arrays for
+NPZ data). ``labels.csv`` has one row per training row, keyed by path.
+"""
+
+import csv
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+__all__ = ["load_user_data", "run_user_campaign", "import_oracle"]
+
+_SPLITS = {
+    "": "train",
+    "train": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "test",
+}
+
+
+def import_oracle(spec):
+    """The callable named ``'module:function'``, importable from the current
+    folder without setting ``PYTHONPATH``."""
+    import importlib
+
+    module, _, name = str(spec).partition(":")
+    if not module or not name:
+        raise SystemExit(
+            f"noisyactive: oracle must be 'module:function', got {spec!r}."
+        )
+    here = os.getcwd()
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise SystemExit(
+            f"noisyactive: cannot import oracle {spec!r} (looked in {here} and "
+            f"on sys.path): {exc}"
+        ) from exc
+    if not callable(fn):
+        raise SystemExit(f"noisyactive: {spec!r} is not callable.")
+    return fn
+
+
+def _read_csv(path, config):
+    path = os.path.abspath(path)
+    if not os.path.isfile(path):
+        raise SystemExit(f"noisyactive: CSV file {path} does not exist.")
+    pcol = config.get("path_column", "path")
+    lcol = config.get("label_column", "label")
+    scol = config.get("split_column", "split")
+    base = os.path.dirname(path)
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in (pcol, lcol) if c not in (reader.fieldnames or [])]
+        if missing:
+            raise SystemExit(
+                f"noisyactive: {path} has no column(s) {missing}; its columns are "
+                f"{reader.fieldnames}."
+            )
+        rows = list(reader)
+    paths, labels, splits = [], [], []
+    for number, row in enumerate(rows):
+        p, label = (row.get(pcol) or "").strip(), (row.get(lcol) or "").strip()
+        if not p or not label:
+            raise SystemExit(
+                f"noisyactive: {path}: data row {number} (line {number + 2}) has an "
+                f"empty {pcol!r} or {lcol!r}."
+            )
+        split = (row.get(scol) or "").strip().lower()
+        if split not in _SPLITS:
+            raise SystemExit(
+                f"noisyactive: {path}: data row {number} has {scol}={split!r}; "
+                "expected train, val or test (or blank)."
+            )
+        paths.append(os.path.normpath(os.path.join(base, p)))
+        labels.append(label)
+        splits.append(_SPLITS[split])
+    return (
+        np.asarray(paths, dtype=object),
+        np.asarray(labels, dtype=object),
+        np.asarray(splits),
+    )
+
+
+def load_user_data(config):
+    """Training rows (all, or those marked train) and the optional validation
+    and test sets of the user's data.
+
+    Returns
+    -------
+    data : Bunch
+        ``X``, ``y``, ``rows`` (row numbers in the user's file), ``paths`` (or
+        None), ``X_val``/``y_val``/``X_test``/``y_test`` (None when not given).
+    """
+    kind = config.get("dataset", "csv")
+    data = Bunch(X_val=None, y_val=None, X_test=None, y_test=None)
+    if kind == "npz":
+        with np.load(config["path"], allow_pickle=False) as arrays:
+            data.X, data.y = arrays["X"], arrays["y"]
+            for part in ("val", "test"):
+                if f"X_{part}" in arrays:
+                    data[f"X_{part}"], data[f"y_{part}"] = (
+                        arrays[f"X_{part}"],
+                        arrays[f"y_{part}"],
+                    )
+        data.rows, data.paths = np.arange(len(data.y)), None
+        return data
+    if kind == "folder":
+        from noisyactive.datasets import load_image_folder
+
+        paths, labels = load_image_folder(config["path"])
+        splits = np.full(len(paths), "train")
+        paths = np.asarray(paths, dtype=object)
+    else:
+        paths, labels, splits = _read_csv(config["path"], config)
+    train = splits == "train"
+    data.X, data.y, data.paths = paths[train], labels[train], paths[train]
+    data.rows = np.flatnonzero(train)
+    for part in ("val", "test"):
+        mask = splits == part
+        if mask.any():
+            data[f"X_{part}"], data[f"y_{part}"] = paths[mask], labels[mask]
+        if config.get(f"{part}_path"):
+            if mask.any():
+                raise SystemExit(
+                    f"noisyactive: both a {part!r} split column and {part}_path "
+                    "are given; use one."
+                )
+            p, lab, _ = _read_csv(config[f"{part}_path"], config)
+            data[f"X_{part}"], data[f"y_{part}"] = p, lab
+    if not train.any():
+        raise SystemExit("noisyactive: no training row (all rows are val/test).")
+    return data
+
+
+def _write_labels(path, data, cleaner):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        head = ["row", "noisy_label", "label", "kept_by_phase1", "relabeled"]
+        writer.writerow((["path"] if data.paths is not None else []) + head)
+        for k, row in enumerate(data.rows):
+            cells = [
+                int(row),
+                data.y[k],
+                cleaner.labels_[k],
+                int(cleaner.initial_clean_mask_[k]),
+                int(cleaner.relabeled_mask_[k]),
+            ]
+            writer.writerow(([data.paths[k]] if data.paths is not None else []) + cells)
+
+
+def run_user_campaign(config, out):
+    """Phase 1 and the relabeling rounds on the user's data with their oracle."""
+    from noisyactive.active import ActiveLabelCleaner
+    from noisyactive.experiments._methods import make_classifier, make_filter
+
+    start = time.perf_counter()
+
+    def log(message):
+        print(f"[{time.perf_counter() - start:6.1f}s] {message}", flush=True)
+
+    ask = config["oracle"] == "ask"
+    oracle = None if ask else import_oracle(config["oracle"])
+    data = load_user_data(config)
+    seed = config.get("seed", 0)
+    cfg = dict(config, forget_rate=config.get("forget_rate", "auto"))
+    estimator, classifier = (
+        make_filter(cfg, "ct_vog", seed, None),
+        make_classifier(cfg, seed),
+    )
+    if data.paths is not None:
+        images = dict(
+            image_size=config.get("image_size", 32), cache_dir=config.get("cache_dir")
+        )
+        estimator.set_params(**images)
+        classifier.set_params(**images)
+    cleaner = ActiveLabelCleaner(
+        estimator=estimator,
+        classifier=classifier,
+        query_strategy=config.get("query_strategy", "entropy"),
+        oracle=oracle,
+        batch_size=config.get("budget_per_round", 0.028),
+        n_rounds=config.get("n_rounds", 8),
+        refit=config.get("refit", "finetune"),
+        checkpoint=config.get("checkpoint", str(Path(out) / "checkpoint")),
+        random_state=seed,
+        verbose=1,
+    )
+    if data.X_val is not None:
+        log(
+            f"{len(data.y_val)} validation rows: the 'val macro-F1' of each round "
+            "is scored against your validation labels as given (noisy if they are)"
+        )
+    rounds = "" if ask else f" and {cleaner.n_rounds} rounds"
+    log(f"phase 1{rounds} on all {len(data.y)} training rows")
+    cleaner.fit(
+        data.X, data.y, X_val=data.X_val, y_val=data.y_val, sample_ids=data.rows
+    )
+    Path(out).mkdir(parents=True, exist_ok=True)
+    _write_labels(Path(out) / "labels.csv", data, cleaner)
+    (Path(out) / "history.json").write_text(
+        json.dumps(
+            {"history": cleaner.history_, "config": config}, default=str, indent=1
+        )
+    )
+    if ask:
+        checkpoint = cleaner.checkpoint
+        log(
+            f"phase 1 done; the campaign is in {checkpoint}. Next: "
+            f"`noisyactive review {checkpoint}` (a web page for the expert), or "
+            f"`noisyactive query {checkpoint} --csv questions.csv` then "
+            f"`noisyactive teach {checkpoint} questions.csv`."
+        )
+    relabeled = int(np.sum(cleaner.relabeled_mask_))
+    log(
+        f"done: {cleaner.budget_used_} labels asked, {relabeled} relabeled; wrote "
+        f"{out}/labels.csv and history.json"
+    )
+    if data.X_val is not None and cleaner.history_:
+        f1 = cleaner.history_[-1].get("val_macro_f1")
+        if f1 is not None:
+            print(
+                f"validation macro-F1 {f1:.3f} (against your validation labels as "
+                "given: if they are noisy, so is this score)"
+            )
+    if data.X_test is not None:
+        accuracy = float(cleaner.score(data.X_test, data.y_test))
+        print(
+            f"test accuracy {accuracy:.3f} (against your test labels as given: "
+            "if they are noisy, so is this score)"
+        )
+    return cleaner

@@ -1,0 +1,84 @@
+"""Start and stop the review page (werkzeug's server under Flask)."""
+
+import threading
+
+from noisyactive.review._app import create_app
+from noisyactive.review._session import ReviewSession
+
+__all__ = ["ReviewServer", "serve"]
+
+
+class ReviewServer:
+    """The review page of a campaign, served in a background thread.
+
+    Parameters
+    ----------
+    checkpoint : str or path-like
+        The campaign's checkpoint folder.
+    X : array-like, default=None
+        Training data, only for campaigns fitted on arrays.
+    host : str, default="127.0.0.1"
+        Interface to listen on; the default is reachable from this computer
+        only.
+    port : int, default=8765
+        Port; 0 picks a free one (see ``url``).
+    auto_next : bool, default=False
+        Retrain and hand out the next round as soon as a batch is answered.
+
+    Notes
+    -----
+    ``ReviewServer("campaign/", port=0).start()`` serves in a background
+    thread (``url`` tells the port); ``stop()`` ends it.
+    """
+
+    def __init__(
+        self, checkpoint, X=None, *, host="127.0.0.1", port=8765, auto_next=False
+    ):
+        from werkzeug.serving import make_server
+
+        self.session = ReviewSession(checkpoint, X)
+        self.app = create_app(self.session, auto_next=auto_next)
+        self._server = make_server(host, port, self.app, threaded=True)
+        self.host, self.port = host, self._server.server_port
+        self._thread = None
+
+    @property
+    def url(self):
+        """Address of the page."""
+        return f"http://{self.host}:{self.port}/"
+
+    def start(self):
+        """Serve in a daemon thread; returns self."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="noisyactive-review", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self):
+        """Serve in this thread until interrupted."""
+        try:
+            self._server.serve_forever()
+        finally:
+            self._server.server_close()
+
+    def stop(self):
+        """Stop serving (answers given so far are in the checkpoint already)."""
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def serve(checkpoint, X=None, *, host="127.0.0.1", port=8765, auto_next=False):
+    """Serve the review page of ``checkpoint`` until interrupted (Ctrl-C).
+
+    The Python entry point of ``noisyactive review``; pass ``X`` when the
+    campaign was fitted on arrays (they are shown as PNG images).
+    """
+    server = ReviewServer(checkpoint, X, host=host, port=port, auto_next=auto_next)
+    print(f"Review page: {server.url}  (Ctrl-C stops; answers are saved as given)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,243 @@
+"""The one place where the review tools touch an :class:`ActiveLabelCleaner`.
+
+The web page, the command line and the Label Studio bridge go through
+:class:`ReviewSession`, so a change of the cleaner's ask/tell API is absorbed
+here. A session owns one cleaner loaded from its checkpoint folder; every
+answer is handed to ``teach(..., finish=False)``, which journals it in the
+checkpoint before it returns, so a stopped server or a closed browser loses
+nothing.
+"""
+
+import contextlib
+import os
+import threading
+
+import numpy as np
+
+__all__ = ["ReviewSession", "label_text"]
+
+
+def label_text(value):
+    """The label as the expert sees it (``""`` for None/NaN)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and np.isnan(value):
+        return ""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return str(value)
+
+
+class ReviewSession:
+    """An expert's view of an ask/tell campaign stored in ``checkpoint``.
+
+    Parameters
+    ----------
+    checkpoint : str or path-like
+        The cleaner's checkpoint folder.
+    X : array-like, default=None
+        The training data, needed only when the campaign was fitted on arrays
+        (for path inputs the checkpoint knows the paths).
+    cleaner : ActiveLabelCleaner, default=None
+        An already loaded cleaner (for the Python entry point); default: read
+        it from ``checkpoint`` with :func:`~noisyactive.active.load_cleaner`.
+    """
+
+    def __init__(self, checkpoint, X=None, *, cleaner=None):
+        from noisyactive.active import load_cleaner
+
+        self.checkpoint = os.fspath(checkpoint)
+        self.X = X
+        self.cleaner = load_cleaner(self.checkpoint) if cleaner is None else cleaner
+        self._lock = threading.RLock()
+        self._reloadable = cleaner is None
+        self.end_message = None
+        self._seen = self._stamp()
+        paths = getattr(self.cleaner, "input_paths_", None)
+        self.paths = None if paths is None else np.asarray(paths, dtype=object)
+        if self.paths is None and X is None:
+            raise ValueError(
+                f"The campaign in {self.checkpoint!r} was fitted on arrays, not on "
+                "file paths, so the review needs the training data: pass X "
+                "(noisyactive.review.serve(checkpoint, X=X))."
+            )
+        by_text = {}
+        for value in self.cleaner.classes_:
+            by_text.setdefault(label_text(value), value)
+        self._by_text = by_text
+
+    # -- what the expert sees ------------------------------------------------
+    @property
+    def classes(self):
+        """Class names as text, in the cleaner's order."""
+        return [label_text(c) for c in self.cleaner.classes_]
+
+    def pending(self):
+        """Unanswered samples of the current batch, in query order.
+
+        Returns
+        -------
+        rows : list of dict
+            ``index``, ``path`` (or None), ``current_label``,
+            ``suggested_label`` (text) and ``confidence`` (float or None).
+        """
+        with self._use():
+            rows = self.cleaner.pending_table(self._x())
+        out = []
+        for row in rows:
+            confidence = row.get("confidence")
+            out.append(
+                {
+                    "index": int(row["index"]),
+                    "path": row.get("path"),
+                    "name": os.path.basename(row.get("path") or ""),
+                    "current_label": label_text(row.get("current_label")),
+                    "suggested_label": label_text(row.get("suggested_label")),
+                    "confidence": None
+                    if confidence is None or np.isnan(confidence)
+                    else float(confidence),
+                }
+            )
+        return out
+
+    def progress(self):
+        """Counts for the progress line: batch size, answered, budget."""
+        with self._use():
+            c = self.cleaner
+            open_ = len(np.asarray(c.pending_indices_))
+            answered = self._answered_in_round()
+            total = int(c.budget_total_)
+            used = int(c.budget_used_)
+            return {
+                "batch": open_ + answered,
+                "answered": answered,
+                "open": open_,
+                "round": int(c.n_rounds_) + 1,
+                "budget_total": total,
+                "budget_used": used,
+                "budget_left": max(total - used, 0),
+            }
+
+    def image_source(self, index):
+        """``("path", file)`` for path inputs, else ``("array", ndarray)``."""
+        index = int(index)
+        n = len(self.paths) if self.paths is not None else len(self.X)
+        if not 0 <= index < n:
+            raise KeyError(index)
+        if self.paths is not None:
+            return "path", os.fspath(self.paths[index])
+        return "array", np.asarray(self.X[index])
+
+    # -- what the expert does -----------------------------------------------
+    def parse_label(self, text):
+        """The class value for an answer's text; ``""``/None abstains."""
+        if text is None or text == "":
+            return None
+        try:
+            return self._by_text[str(text)]
+        except KeyError:
+            raise ValueError(
+                f"{text!r} is not a class of this campaign; the classes are "
+                f"{self.classes}."
+            ) from None
+
+    def answer(self, indices, labels, *, finish=False):
+        """Record answers now (journaled in the checkpoint).
+
+        ``labels`` are texts as shown (``""`` abstains). With ``finish=True``
+        the round is applied (classifier refit) once nothing is left open.
+        """
+        values = [self.parse_label(t) for t in labels]
+        with self._use():
+            self.cleaner.teach(
+                self._x(), np.asarray(indices, dtype=np.intp), values, finish=finish
+            )
+
+    def next_round(self):
+        """Apply the answered batch (refit) and rank the next one.
+
+        Returns
+        -------
+        indices : ndarray of int
+            The new pending samples.
+        """
+        with self._use():
+            try:
+                indices = self.cleaner.query(self._x())
+            except ValueError as exc:
+                # query applies the answered batch before it finds the budget
+                # spent or nothing left to ask: the campaign's end, not an error
+                if self._answered_in_round() or len(self.cleaner.pending_indices_):
+                    raise
+                self.end_message = str(exc)
+                return np.zeros(0, dtype=np.intp)
+            self.end_message = None
+            return indices
+
+    # -- the spreadsheet path ------------------------------------------------
+    def write_questions_csv(self, path):
+        """Write the open questions (and the allowed labels) as CSV for the
+        expert; applies an answered batch first (see ``query``).
+
+        Returns
+        -------
+        indices : ndarray of int
+        """
+        with self._use():
+            return self.cleaner.query(self._x(), csv_path=path)
+
+    def teach_csv(self, path):
+        """Teach a filled-in questions CSV (blank ``label`` abstains)."""
+        with self._use():
+            self.cleaner.teach_from_csv(path, X=self._x())
+
+    def export_labels(self, path):
+        """One row per training sample: original and final label, source."""
+        with self._use():
+            self.cleaner.export_labels(path)
+
+    def finished(self):
+        """Why no further round can be handed out (None while one can)."""
+        p = self.progress()
+        if p["batch"]:  # questions open, or answers not applied yet
+            return None
+        if p["budget_left"] <= 0:
+            return f"The budget of {p['budget_total']} labels is spent."
+        return self.end_message
+
+    def _x(self):
+        return self.X
+
+    def _answered_in_round(self):
+        # Answers given in the round that is not applied yet. The cleaner
+        # publishes only the unanswered part (pending_indices_); the answered
+        # part lives in its campaign state.
+        return len(self.cleaner._state.open_round)
+
+    def _stamp(self):
+        """Newest modification time of the checkpoint's files."""
+        try:
+            with os.scandir(self.checkpoint) as entries:
+                return max((e.stat().st_mtime_ns for e in entries), default=0)
+        except FileNotFoundError:
+            return 0
+
+    def _refresh(self):
+        """Reload the cleaner when another process (``noisyactive teach``, a
+        Label Studio import) changed the checkpoint since our last look."""
+        from noisyactive.active import load_cleaner
+
+        stamp = self._stamp()
+        if stamp != self._seen:
+            self.cleaner = load_cleaner(self.checkpoint)
+            self._seen = self._stamp()
+
+    @contextlib.contextmanager
+    def _use(self):
+        with self._lock:
+            if self._reloadable:
+                self._refresh()
+            try:
+                yield
+            finally:
+                self._seen = self._stamp()

@@ -1,0 +1,132 @@
+// The review page: answers go to the server one by one (each is saved at once).
+(function () {
+  "use strict";
+  const keys = window.REVIEW_KEYS || [];
+  const classes = window.REVIEW_CLASSES || [];
+  const $ = (sel) => document.querySelector(sel);
+  let focused = null;
+
+  function items() { return Array.from(document.querySelectorAll(".item")); }
+
+  function focus(item) {
+    if (focused) focused.classList.remove("focused");
+    focused = item || null;
+    if (focused) {
+      focused.classList.add("focused");
+      focused.focus({ preventScroll: true });
+      focused.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    }
+  }
+
+  function showError(message) {
+    const box = $("#error");
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  function setProgress(p) {
+    $("#answered").textContent = p.answered;
+    $("#batch").textContent = p.batch;
+    $("#budget-left").textContent = p.budget_left;
+    $("#progress").dataset.answered = p.answered;
+  }
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body || {}),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.error || response.statusText);
+    return data;
+  }
+
+  async function answer(item, label) {
+    if (!item || item.dataset.busy) return;
+    item.dataset.busy = "1";
+    try {
+      const data = await post("api/answer", { index: Number(item.dataset.index), label: label });
+      showError("");
+      const list = items();
+      const next = list[list.indexOf(item) + 1] || list[list.indexOf(item) - 1];
+      item.remove();
+      setProgress(data.progress);
+      focus(next);
+      if (!items().length) {
+        if (data.training && data.training.state === "training") watchTraining();
+        else $("#done").hidden = false;
+      }
+    } catch (err) {
+      delete item.dataset.busy;
+      showError("Not saved: " + err.message);
+    }
+  }
+
+  async function nextRound() {
+    try {
+      await post("api/next");
+      watchTraining();
+    } catch (err) { showError(err.message); }
+  }
+
+  function watchTraining() {
+    $("#done").hidden = true;
+    $("#training").hidden = false;
+    const timer = setInterval(async () => {
+      const data = await fetch("api/status").then((r) => r.json());
+      const t = data.training;
+      $("#elapsed").textContent = Math.round(t.elapsed_s || 0);
+      if (t.state === "training") return;
+      clearInterval(timer);
+      if (t.state === "error") {
+        $("#training").hidden = true;
+        showError(t.message);
+        $("#done").hidden = false;
+      } else {
+        window.location.reload();
+      }
+    }, 500);
+  }
+
+  function zoom(src) {
+    const box = $("#zoom");
+    box.querySelector("img").src = src;
+    box.hidden = false;
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-label]");
+    if (button) { answer(button.closest(".item"), button.dataset.label); return; }
+    if (event.target.closest("#next-round")) { nextRound(); return; }
+    const img = event.target.closest(".item img");
+    if (img) { focus(img.closest(".item")); zoom(img.src); return; }
+    if (event.target.closest("#zoom")) { $("#zoom").hidden = true; return; }
+    const item = event.target.closest(".item");
+    if (item) focus(item);
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const zoomed = !$("#zoom").hidden;
+    if (event.key === "Escape" || (zoomed && event.key === "z")) {
+      $("#zoom").hidden = true; return;
+    }
+    const list = items();
+    const at = list.indexOf(focused);
+    if (event.key === "ArrowRight" || event.key === "ArrowDown") {
+      focus(list[Math.min(at + 1, list.length - 1)]); event.preventDefault(); return;
+    }
+    if (event.key === "ArrowLeft" || event.key === "ArrowUp") {
+      focus(list[Math.max(at - 1, 0)]); event.preventDefault(); return;
+    }
+    if (!focused) return;
+    if (event.key === "z") { zoom(focused.querySelector("img").src); return; }
+    if (event.key === "/" || event.key === "?") { answer(focused, ""); event.preventDefault(); return; }
+    const k = keys.indexOf(event.key.toLowerCase());
+    if (k >= 0) { $("#zoom").hidden = true; answer(focused, classes[k]); }
+  });
+
+  focus(items()[0]);
+  if (!$("#training").hidden) watchTraining();
+})();

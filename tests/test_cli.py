@@ -47,8 +47,6 @@ def test_run_with_config_and_user_oracle(tmp_path, monkeypatch):
         "budget_per_round": 10,
         "n_rounds": 2,
         "oracle": "my_expert:answer",
-        # A 2-epoch net cannot estimate the noise ("auto" warns); noise: issue 13
-        "forget_rate": 0.2,
     }
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps(config))

@@ -202,9 +202,10 @@ def table(rows):
         keys = [k for k, v in sub[0].items() if isinstance(v, (int, float))]
         col = {k: np.array([r[k] for r in sub]) for k in keys}
         cf, mx = np.abs(col["crossfit_error"]), np.abs(col["mixture_error"])
+        spread = col["crossfit"].std(ddof=1) if len(sub) > 1 else 0.0  # sample std
         lines.append(
             f"| {name} | {int(col['n'].mean())} | {col['realised'].mean():.3f} | "
-            f"{col['crossfit'].mean():.3f} ± {col['crossfit'].std():.3f} | "
+            f"{col['crossfit'].mean():.3f} ± {spread:.3f} | "
             f"{cf.mean():.3f} | {cf.max():.3f} | "
             f"{col['crossfit_class_mae'].mean():.3f} | {col['mixture'].mean():.3f} | "
             f"{mx.mean():.3f} | {mx.max():.3f} | "

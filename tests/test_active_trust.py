@@ -173,3 +173,50 @@ def test_torn_journal_line_is_dropped_and_repaired(tmp_path):
     assert cleaner.n_rounds_ == 3
     assert journal.read_bytes().startswith(intact)
     assert journal.read_bytes().count(b"\n") == 3  # the torn line is gone
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "noisyactive.active._files:remove_stale",
+        "noisyactive.cli._campaign:import_oracle",
+    ],
+)
+def test_header_cannot_name_a_noisyactive_helper_function(tmp_path, ref):
+    # A callable ``module`` is called with the header's ``module_kwargs``: a
+    # helper function of noisyactive must not be reachable from a header.
+    pytest.importorskip("torch")
+    from noisyactive.active._spec import params_from_json, params_to_json
+    from noisyactive.classifiers import NetClassifier
+
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "MARKER").write_text("keep me")
+    spec = params_to_json(NetClassifier(max_epochs=1, device="cpu"))
+    spec["params"]["module"] = {"__ref__": ref}
+    spec["params"]["module_kwargs"] = {
+        "__dict__": {"directory": str(victim), "prefix": "", "keep": ""}
+    }
+    with pytest.raises(UntrustedCheckpointError, match="not a class"):
+        net = params_from_json(spec)
+        X = np.zeros((8, 3), dtype=np.float32)
+        net.fit(X, np.arange(8) % 2)
+    assert (victim / "MARKER").exists()
+
+
+def test_header_functions_load_only_from_trusted_modules(tmp_path, monkeypatch):
+    from noisyactive.active._spec import params_from_json
+
+    (tmp_path / "user_funcs_mod.py").write_text("def double(x):\n    return 2 * x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = {
+        "class": "sklearn.preprocessing._function_transformer:FunctionTransformer",
+        "params": {"func": {"__ref__": "noisyactive.query._scores:margin_scores"}},
+    }
+    with pytest.raises(UntrustedCheckpointError, match="not a class"):
+        params_from_json(spec)
+    spec["params"]["func"] = {"__ref__": "user_funcs_mod:double"}
+    with pytest.raises(UntrustedCheckpointError):
+        params_from_json(spec)
+    rebuilt = params_from_json(spec, trusted=("user_funcs_mod",))
+    assert rebuilt.func(3) == 6

@@ -118,7 +118,7 @@ def test_answer_is_saved_at_once_and_unknown_label_refused(campaign):
     assert ok.get_json()["progress"]["answered"] == 1
     cleaner, now_open = _stored_open(checkpoint, X)  # a fresh reader sees it
     assert now_open == open_[1:] and cleaner.n_rounds_ == 0
-    early = client.post("/api/next")
+    early = client.post("/api/next", json={})
     assert early.status_code == 409  # two questions are still open
 
 
@@ -267,3 +267,54 @@ def test_cli_labelstudio_export_and_import_without_finishing(campaign, tmp_path)
     assert main([*argv, "--no-finish", *data]) == 0
     cleaner, open_ = _stored_open(checkpoint, X)
     assert open_ == [] and cleaner.n_rounds_ == 0  # recorded, not applied yet
+
+
+def test_cross_site_and_non_json_posts_are_refused(campaign):
+    checkpoint, X = campaign
+    client = create_app(ReviewSession(checkpoint, X)).test_client()
+    _wait_idle(client)
+    _, open_ = _stored_open(checkpoint, X)
+    body = json.dumps({"index": open_[0], "label": "mel"})
+    # a cross-site form/fetch without a CORS preflight: text/plain
+    plain = client.post(
+        "/api/answer",
+        data=body,
+        headers={"Content-Type": "text/plain", "Origin": "http://evil.example"},
+    )
+    assert plain.status_code == 403
+    plain = client.post("/api/answer", data=body, content_type="text/plain")
+    assert plain.status_code == 415
+    evil = client.post(
+        "/api/answer",
+        data=body,
+        content_type="application/json",
+        headers={"Origin": "http://evil.example"},
+    )
+    assert evil.status_code == 403
+    assert client.post("/api/next", data="{}").status_code == 415
+    assert _stored_open(checkpoint, X)[1] == open_  # nothing recorded
+    ok = client.post(
+        "/api/answer",
+        json={"index": open_[0], "label": "mel"},
+        headers={"Origin": "http://localhost"},
+    )
+    assert ok.status_code == 200
+
+
+def test_server_answers_only_to_its_own_host(campaign):
+    from noisyactive.review import ReviewServer
+
+    checkpoint, X = campaign
+    server = ReviewServer(checkpoint, X, port=0)
+    try:
+        client = server.app.test_client()
+        own = f"http://127.0.0.1:{server.port}"
+        assert client.get("/api/status", base_url=own).status_code == 200
+        local = f"http://localhost:{server.port}"
+        assert client.get("/api/status", base_url=local).status_code == 200
+        rebound = f"http://evil.example:{server.port}"  # DNS rebinding
+        assert client.get("/api/status", base_url=rebound).status_code == 403
+        refused = client.post("/api/next", json={}, base_url=rebound)
+        assert refused.status_code == 403
+    finally:
+        server._server.server_close()

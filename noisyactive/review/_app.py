@@ -69,7 +69,23 @@ class Trainer:
             return {"state": self.state, "elapsed_s": elapsed, "message": self.message}
 
 
-def create_app(session, *, auto_next=False):
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
+
+
+def _host_names(host, port):
+    """The ``Host`` header values that address a server on ``host:port``;
+    None when it listens on every interface (any name may reach it)."""
+    if host in _WILDCARD_HOSTS:
+        return None
+    names = {host}
+    if host in ("127.0.0.1", "localhost", "::1"):
+        names |= {"127.0.0.1", "localhost", "[::1]"}
+    elif ":" in host and not host.startswith("["):
+        names = {f"[{host}]"}
+    return {f"{name}:{port}" for name in names}
+
+
+def create_app(session, *, auto_next=False, hosts=None):
     """The Flask application serving ``session``.
 
     Parameters
@@ -78,6 +94,11 @@ def create_app(session, *, auto_next=False):
     auto_next : bool, default=False
         Retrain and hand out the next round as soon as the batch is answered
         (and at start when nothing is open).
+    hosts : set of str, default=None
+        ``host:port`` values the server answers to (a guard against DNS
+        rebinding); None accepts any ``Host``. Either way a POST must carry a
+        JSON body and, when the browser sends an ``Origin``, come from the
+        page itself (cross-site requests are refused).
     """
     from flask import Flask, abort, jsonify, render_template, request, send_file
 
@@ -87,6 +108,27 @@ def create_app(session, *, auto_next=False):
     trainer = Trainer(session)
     app.config["trainer"] = trainer
     app.config["session"] = session
+    app.config["hosts"] = None if hosts is None else {h.lower() for h in hosts}
+
+    @app.before_request
+    def same_origin_only():
+        from urllib.parse import urlsplit
+
+        allowed = app.config["hosts"]
+        if allowed is not None and request.host.lower() not in allowed:
+            return jsonify(error=f"Unknown host {request.host!r}."), 403
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            origin = request.headers.get("Origin")
+            if origin is not None:
+                parts = urlsplit(origin)
+                if (parts.scheme, parts.netloc.lower()) != (
+                    request.scheme,
+                    request.host.lower(),
+                ):
+                    return jsonify(error="Cross-site request refused."), 403
+            if not request.is_json:
+                return jsonify(error="Send the request as application/json."), 415
+        return None
 
     def training():
         return trainer.status()["state"] == "training"
@@ -135,7 +177,9 @@ def create_app(session, *, auto_next=False):
     def answer():
         if training():
             return jsonify(error="The classifier is training; wait for it."), 409
-        body = request.get_json(force=True, silent=True) or {}
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return jsonify(error="The body must be a JSON object."), 400
         try:
             index = int(body["index"])
             label = body.get("label", "")

@@ -2,7 +2,7 @@
 
 import threading
 
-from noisyactive.review._app import create_app
+from noisyactive.review._app import _host_names, create_app
 from noisyactive.review._session import ReviewSession
 
 __all__ = ["ReviewServer", "serve"]
@@ -40,6 +40,8 @@ class ReviewServer:
         self.app = create_app(self.session, auto_next=auto_next)
         self._server = make_server(host, port, self.app, threaded=True)
         self.host, self.port = host, self._server.server_port
+        # the port is known only now (port=0 picks one): the Host guard
+        self.app.config["hosts"] = _host_names(host, self.port)
         self._thread = None
 
     @property

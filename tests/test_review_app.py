@@ -318,3 +318,69 @@ def test_server_answers_only_to_its_own_host(campaign):
         assert refused.status_code == 403
     finally:
         server._server.server_close()
+
+
+def _own_module_campaign(folder):
+    # a campaign whose estimator is a class of the user's own module (_stubs)
+    from _stubs import MaskFilter
+    from sklearn.linear_model import LogisticRegression
+
+    from noisyactive.active import ActiveLabelCleaner
+
+    X, y = _data(n=30)
+    X = X.reshape(len(X), -1)
+    ActiveLabelCleaner(
+        estimator=MaskFilter(),
+        classifier=LogisticRegression(max_iter=200),
+        oracle=None,
+        batch_size=3,
+        n_rounds=2,
+        checkpoint=str(folder),
+        random_state=0,
+    ).fit(X, y)
+    return X
+
+
+def test_campaigns_of_own_modules_open_with_trusted(tmp_path, capsys):
+    import os
+
+    from noisyactive.active import UntrustedCheckpointError, load_cleaner
+    from noisyactive.cli import main
+    from noisyactive.review import ReviewServer
+
+    folder = tmp_path / "own"
+    X = _own_module_campaign(folder)
+    with pytest.raises(UntrustedCheckpointError):
+        ReviewSession(folder, X)
+    session = ReviewSession(folder, X, trusted=("_stubs",))
+    open_ = [int(i) for i in session.next_round()]
+    assert [row["index"] for row in session.pending()] == open_
+    assert len(open_) == 3
+    # another process changes the checkpoint: the reload needs trusted= too
+    other = load_cleaner(folder, trusted=("_stubs",))
+    other.teach(X, [open_[0]], [other.classes_[0]], finish=False)
+    os.utime(folder / os.listdir(folder)[0])
+    assert session.progress()["answered"] == 1
+    server = ReviewServer(folder, X, port=0, trusted=("_stubs",))
+    server._server.server_close()
+    np.savez(tmp_path / "train.npz", X=X)
+    common = [str(folder), "--data", str(tmp_path / "train.npz")]
+    with pytest.raises(SystemExit, match="--trusted MODULE"):
+        main(["export", *common, str(tmp_path / "out.csv")])
+    out = str(tmp_path / "out.csv")
+    assert main(["export", *common, out, "--trusted", "_stubs"]) == 0
+    assert (
+        main(
+            [
+                "query",
+                *common,
+                "--csv",
+                str(tmp_path / "q.csv"),
+                "--trusted",
+                "os",
+                "--trusted",
+                "_stubs",
+            ]
+        )
+        == 0
+    )

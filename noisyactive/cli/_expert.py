@@ -22,13 +22,24 @@ def _training_data(args):
         return arrays["X"]
 
 
+def _fail(exc):
+    from noisyactive.active import UntrustedCheckpointError
+
+    hint = ""
+    if isinstance(exc, UntrustedCheckpointError):
+        hint = " On the command line: --trusted MODULE (repeatable)."
+    return SystemExit(f"noisyactive: {exc}{hint}")
+
+
 def _session(args):
     from noisyactive.review import ReviewSession
 
     try:
-        return ReviewSession(args.checkpoint, _training_data(args))
+        return ReviewSession(
+            args.checkpoint, _training_data(args), trusted=args.trusted
+        )
     except (FileNotFoundError, ValueError) as exc:
-        raise SystemExit(f"noisyactive: {exc}") from exc
+        raise _fail(exc) from exc
 
 
 def _review(args):
@@ -41,9 +52,10 @@ def _review(args):
             host=args.host,
             port=args.port,
             auto_next=args.auto_next,
+            trusted=args.trusted,
         )
     except (FileNotFoundError, ValueError, OSError) as exc:
-        raise SystemExit(f"noisyactive: {exc}") from exc
+        raise _fail(exc) from exc
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"warning: listening on {args.host}: anyone who can reach this "
@@ -134,6 +146,14 @@ def _common(parser):
         "--data",
         default=None,
         help="NPZ file with the training array X (campaigns fitted on arrays only)",
+    )
+    parser.add_argument(
+        "--trusted",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="a module whose classes the checkpoint may name (your own "
+        "estimator or network module); repeat for several",
     )
 
 

@@ -24,6 +24,9 @@ class ReviewServer:
         Port; 0 picks a free one (see ``url``).
     auto_next : bool, default=False
         Retrain and hand out the next round as soon as a batch is answered.
+    trusted : tuple of str, default=()
+        Modules the checkpoint may name besides the built-in ones (see
+        :func:`~noisyactive.active.load_cleaner`).
 
     Notes
     -----
@@ -32,11 +35,18 @@ class ReviewServer:
     """
 
     def __init__(
-        self, checkpoint, X=None, *, host="127.0.0.1", port=8765, auto_next=False
+        self,
+        checkpoint,
+        X=None,
+        *,
+        host="127.0.0.1",
+        port=8765,
+        auto_next=False,
+        trusted=(),
     ):
         from werkzeug.serving import make_server
 
-        self.session = ReviewSession(checkpoint, X)
+        self.session = ReviewSession(checkpoint, X, trusted=trusted)
         self.app = create_app(self.session, auto_next=auto_next)
         self._server = make_server(host, port, self.app, threaded=True)
         self.host, self.port = host, self._server.server_port
@@ -72,13 +82,18 @@ class ReviewServer:
             self._thread.join(timeout=10)
 
 
-def serve(checkpoint, X=None, *, host="127.0.0.1", port=8765, auto_next=False):
+def serve(
+    checkpoint, X=None, *, host="127.0.0.1", port=8765, auto_next=False, trusted=()
+):
     """Serve the review page of ``checkpoint`` until interrupted (Ctrl-C).
 
     The Python entry point of ``noisyactive review``; pass ``X`` when the
-    campaign was fitted on arrays (they are shown as PNG images).
+    campaign was fitted on arrays (they are shown as PNG images), and
+    ``trusted`` when its checkpoint names classes of your own modules.
     """
-    server = ReviewServer(checkpoint, X, host=host, port=port, auto_next=auto_next)
+    server = ReviewServer(
+        checkpoint, X, host=host, port=port, auto_next=auto_next, trusted=trusted
+    )
     print(f"Review page: {server.url}  (Ctrl-C stops; answers are saved as given)")
     try:
         server.serve_forever()

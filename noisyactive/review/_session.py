@@ -41,14 +41,18 @@ class ReviewSession:
     cleaner : ActiveLabelCleaner, default=None
         An already loaded cleaner (for the Python entry point); default: read
         it from ``checkpoint`` with :func:`~noisyactive.active.load_cleaner`.
+    trusted : tuple of str, default=()
+        Modules (besides noisyactive's, scikit-learn's, torch's) whose
+        classes the checkpoint may name, passed to
+        :func:`~noisyactive.active.load_cleaner` at every (re)load: the
+        campaign's own estimator or network module, for example.
     """
 
-    def __init__(self, checkpoint, X=None, *, cleaner=None):
-        from noisyactive.active import load_cleaner
-
+    def __init__(self, checkpoint, X=None, *, cleaner=None, trusted=()):
         self.checkpoint = os.fspath(checkpoint)
         self.X = X
-        self.cleaner = load_cleaner(self.checkpoint) if cleaner is None else cleaner
+        self.trusted = tuple(trusted)
+        self.cleaner = self._load() if cleaner is None else cleaner
         self._lock = threading.RLock()
         self._reloadable = cleaner is None
         self.end_message = None
@@ -222,14 +226,17 @@ class ReviewSession:
         except FileNotFoundError:
             return 0
 
+    def _load(self):
+        from noisyactive.active import load_cleaner
+
+        return load_cleaner(self.checkpoint, trusted=self.trusted)
+
     def _refresh(self):
         """Reload the cleaner when another process (``noisyactive teach``, a
         Label Studio import) changed the checkpoint since our last look."""
-        from noisyactive.active import load_cleaner
-
         stamp = self._stamp()
         if stamp != self._seen:
-            self.cleaner = load_cleaner(self.checkpoint)
+            self.cleaner = self._load()
             self._seen = self._stamp()
 
     @contextlib.contextmanager

@@ -318,3 +318,30 @@ def test_journal_of_a_deleted_state_is_kept_aside_not_replayed(tmp_path):
     again = _cleaner(None, tmp_path).fit(X, y_noisy)  # resume replays nothing old
     assert again.budget_used_ == 0
     assert [f for f in os.listdir(tmp_path) if ".orphaned-" in f]
+
+
+def test_two_sessions_on_one_folder_lose_no_answer(tmp_path):
+    import json
+
+    from noisyactive.active import load_cleaner
+
+    X, y, y_noisy = _data()
+    folder = tmp_path / "c"
+    _cleaner(checkpoint=folder).fit(X, y_noisy)
+    first = load_cleaner(folder, trusted=("_stubs",))
+    ask = first.query(X)
+    second = load_cleaner(folder, trusted=("_stubs",))
+    first.teach(X, ask[:2], y[ask[:2]], finish=False)
+    with pytest.raises(RuntimeError, match="changed by another session"):
+        second.teach(X, ask[2:4], y[ask[2:4]], finish=False)
+    with pytest.raises(RuntimeError, match="reload it with load_cleaner"):
+        second.query(X)
+    with open(folder / "answers.jsonl", encoding="utf-8") as fh:
+        seqs = [json.loads(line)["entry"]["seq"] for line in fh]
+    assert seqs == [1]
+    again = load_cleaner(folder, trusted=("_stubs",))
+    assert again.budget_used_ == 2
+    again.teach(X, ask[2:4], y[ask[2:4]], finish=False)
+    assert load_cleaner(folder, trusted=("_stubs",)).budget_used_ == 4
+    with pytest.raises(RuntimeError, match="changed by another session"):
+        first.teach(X, ask[4:], y[ask[4:]])  # stale as well now

@@ -21,8 +21,10 @@ from sklearn.utils import check_random_state
 
 from noisyactive.active._files import (
     JOURNAL_FILE,
+    CheckpointChangedError,
     CheckpointLock,
     append_journal,
+    disk_mark,
     read_journal,
     remove_stale,
     remove_temporaries,
@@ -81,17 +83,39 @@ class CampaignMixin:
     # -- locking and files ------------------------------------------------------
 
     @contextlib.contextmanager
-    def _locked(self):
+    def _locked(self, *, rereads=False):
+        """Hold the folder's lock; at this cleaner's outermost level, refuse
+        to go on when another session changed the folder since this cleaner
+        last read or wrote it (``rereads``: the caller reads it afresh)."""
         if self.checkpoint is None:
             yield
             return
         lock = CheckpointLock(self.checkpoint)
         first = not lock.held()
+        outer = not getattr(self, "_lock_depth", 0)
         with lock:
+            if outer and not rereads:
+                self._check_disk_unchanged()
             if first:  # what a killed process left behind
                 remove_temporaries(self.checkpoint)
                 read_journal(self.checkpoint, repair=True)
-            yield
+            self._lock_depth = getattr(self, "_lock_depth", 0) + 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+                if outer:  # what this cleaner leaves on disk is what it knows
+                    read_journal(self.checkpoint, repair=True)
+                    self._disk_seen = disk_mark(self.checkpoint)
+
+    def _check_disk_unchanged(self):
+        seen = getattr(self, "_disk_seen", None)
+        if seen is not None and disk_mark(self.checkpoint) != seen:
+            raise CheckpointChangedError(
+                f"The checkpoint {os.fspath(self.checkpoint)!r} was changed by "
+                "another session since this cleaner was loaded; reload it with "
+                "load_cleaner (its answers are kept there). Nothing was written."
+            )
 
     def _trusted(self):
         objects = (self.estimator, self.classifier, self.query_strategy)

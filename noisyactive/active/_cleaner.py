@@ -299,7 +299,8 @@ class ActiveLabelCleaner(
         fingerprint = data_fingerprint(
             X, self.classes_, y_enc, paths=self._input_is_paths
         )
-        with self._locked():  # raises at once when the folder is busy or read-only
+        # Raises at once when the folder is busy or read-only; fit reads it afresh.
+        with self._locked(rereads=True):
             saved = None
             if self.checkpoint is not None:
                 saved = CampaignState.from_files(self.checkpoint)

@@ -35,6 +35,7 @@ from filelock import FileLock, Timeout
 
 __all__ = [
     "CHECKPOINT_VERSION",
+    "CheckpointChangedError",
     "CheckpointCorruptedError",
     "CheckpointLock",
     "CheckpointLockedError",
@@ -44,6 +45,7 @@ __all__ = [
     "write_state",
     "inside",
     "file_digest",
+    "disk_mark",
     "remove_temporaries",
     "remove_stale",
     "atomic_write",
@@ -60,6 +62,10 @@ _TMP_PREFIX = ".tmp-"
 
 class CheckpointLockedError(RuntimeError):
     """Another process works on this checkpoint folder."""
+
+
+class CheckpointChangedError(RuntimeError):
+    """Another session wrote the folder after this cleaner read it."""
 
 
 class CheckpointCorruptedError(ValueError):
@@ -141,6 +147,16 @@ def file_digest(path):
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def disk_mark(directory):
+    """Checksums of the state file and the journal (None where missing): what
+    a cleaner compares to notice that another session wrote the folder."""
+    marks = []
+    for name in (STATE_FILE, JOURNAL_FILE):
+        path = os.path.join(directory, name)
+        marks.append(file_digest(path) if os.path.isfile(path) else None)
+    return tuple(marks)
 
 
 # -- the lock -------------------------------------------------------------------

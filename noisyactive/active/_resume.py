@@ -239,9 +239,10 @@ def load_cleaner(
     """
     from sklearn.base import clone
 
-    from noisyactive.active._files import STATE_FILE
+    from noisyactive.active._files import STATE_FILE, disk_mark
     from noisyactive.active._state import CampaignState
 
+    seen = disk_mark(checkpoint)  # before reading: a writer in between is noticed
     saved = CampaignState.from_files(checkpoint)
     if saved is None:
         raise FileNotFoundError(
@@ -269,6 +270,7 @@ def load_cleaner(
     cleaner._input_is_paths = header["input_is_paths"]
     if header["n_features_in"] is not None:
         cleaner.n_features_in_ = header["n_features_in"]
+    cleaner._disk_seen = seen
     with cleaner._locked():
         if labels_only:
             cleaner._state = state

@@ -345,3 +345,26 @@ def test_two_sessions_on_one_folder_lose_no_answer(tmp_path):
     assert load_cleaner(folder, trusted=("_stubs",)).budget_used_ == 4
     with pytest.raises(RuntimeError, match="changed by another session"):
         first.teach(X, ask[4:], y[ask[4:]])  # stale as well now
+
+
+def test_teach_checks_its_arguments_under_the_lock(tmp_path, monkeypatch):
+    import noisyactive.active._ask_tell as ask_tell
+
+    X, y, y_noisy = _data()
+    cleaner = _cleaner(checkpoint=tmp_path / "c").fit(X, y_noisy)
+    ask = cleaner.query(X)
+    depths = []
+    check_indices, validate = cleaner._check_indices, ask_tell.validate_oracle_labels
+
+    def spy_indices(indices):
+        depths.append(getattr(cleaner, "_lock_depth", 0))
+        return check_indices(indices)
+
+    def spy_validate(*args, **kwargs):
+        depths.append(getattr(cleaner, "_lock_depth", 0))
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(cleaner, "_check_indices", spy_indices)
+    monkeypatch.setattr(ask_tell, "validate_oracle_labels", spy_validate)
+    cleaner.teach(X, ask, y[ask])
+    assert len(depths) == 2 and min(depths) >= 1, depths

@@ -256,26 +256,31 @@ class AskTellMixin:
         """
         X = self._training_data(X)
         validation = self._check_validation(X_val, y_val)
-        idx = self._check_indices(indices)
-        labels = [None if isinstance(v, str) and not v.strip() else v for v in labels]
-        s = self._state
-        encoded, answered = validate_oracle_labels(
-            labels,
-            self.classes_,
-            n_expected=idx.size,
-            round_=s.n_rounds + 1,
-            indices=idx,
-        )
-        left = self.budget_total_ - s.budget_used
-        if answered.sum() > left:
-            raise ValueError(
-                f"{int(answered.sum())} answers exceed the {left} labels left of "
-                f"the budget of {self.budget_total_}; nothing was recorded. Raise "
-                "n_rounds with set_params to extend the campaign."
-            )
-        pos = {int(i): p for p, i in enumerate(s.batch.tolist())}
-        scores = np.array([s.batch_scores[pos[i]] if i in pos else np.nan for i in idx])
+        # Checked under the lock, against the state the answers are added to.
         with self._locked():
+            idx = self._check_indices(indices)
+            labels = [
+                None if isinstance(v, str) and not v.strip() else v for v in labels
+            ]
+            s = self._state
+            encoded, answered = validate_oracle_labels(
+                labels,
+                self.classes_,
+                n_expected=idx.size,
+                round_=s.n_rounds + 1,
+                indices=idx,
+            )
+            left = self.budget_total_ - s.budget_used
+            if answered.sum() > left:
+                raise ValueError(
+                    f"{int(answered.sum())} answers exceed the {left} labels left of "
+                    f"the budget of {self.budget_total_}; nothing was recorded. Raise "
+                    "n_rounds with set_params to extend the campaign."
+                )
+            pos = {int(i): p for p, i in enumerate(s.batch.tolist())}
+            scores = np.array(
+                [s.batch_scores[pos[i]] if i in pos else np.nan for i in idx]
+            )
             self._record(idx, encoded, scores, "teach")
             if finish:
                 self._close_if_answered(X, validation)

@@ -384,3 +384,43 @@ def test_campaigns_of_own_modules_open_with_trusted(tmp_path, capsys):
         )
         == 0
     )
+
+
+def test_trainer_does_not_wait_on_a_training_session():
+    import threading
+
+    from noisyactive.review._app import Trainer
+
+    class Busy:
+        # progress() needs the lock next_round holds for the whole refit
+        def __init__(self):
+            self.lock, self.entered, self.release = (
+                threading.Lock(),
+                threading.Event(),
+                threading.Event(),
+            )
+            self.rounds, self.end_message = 0, None
+
+        def progress(self):
+            with self.lock:
+                return {"open": 0}
+
+        def next_round(self):
+            with self.lock:
+                self.rounds += 1
+                self.entered.set()
+                self.release.wait(10)
+                return np.arange(3)
+
+    session = Busy()
+    trainer = Trainer(session)
+    assert trainer.start()
+    assert session.entered.wait(10)
+    started = time.time()
+    assert not trainer.start()  # busy: refused at once, not after the refit
+    assert time.time() - started < 1
+    session.release.set()
+    deadline = time.time() + 10
+    while trainer.status()["state"] == "training" and time.time() < deadline:
+        time.sleep(0.01)
+    assert trainer.status()["state"] == "done" and session.rounds == 1

@@ -31,13 +31,18 @@ class Trainer:
         self.progress_before = None
 
     def start(self):
-        """Start a round unless one is training; returns False if busy."""
-        progress = self.session.progress()
+        """Start a round unless one is training; returns False if busy.
+
+        The state is checked first: while a round trains, the session is busy
+        for the whole refit, so a request must not wait on it (and then start
+        a second round once the first is done).
+        """
         with self._lock:
             if self.state == "training":
                 return False
+            # idle: the session answers at once
+            self.progress_before = self.session.progress()
             self.state, self.started, self.message = "training", time.time(), ""
-            self.progress_before = progress
         threading.Thread(
             target=self._run, name="noisyactive-train", daemon=True
         ).start()
@@ -138,6 +143,8 @@ def create_app(session, *, auto_next=False, hosts=None):
         return trainer.progress_before if training() else session.progress()
 
     def maybe_auto_next():
+        if not auto_next or training():
+            return
         p = session.progress()
         if auto_next and not p["open"] and (p["answered"] or not session.finished()):
             trainer.start()

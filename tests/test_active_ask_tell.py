@@ -368,3 +368,16 @@ def test_teach_checks_its_arguments_under_the_lock(tmp_path, monkeypatch):
     monkeypatch.setattr(ask_tell, "validate_oracle_labels", spy_validate)
     cleaner.teach(X, ask, y[ask])
     assert len(depths) == 2 and min(depths) >= 1, depths
+
+
+def test_abstain_then_answer_counts_each_sample_once(tmp_path):
+    X, y, y_noisy = _data()
+    cleaner = _cleaner(checkpoint=tmp_path / "c").fit(X, y_noisy)
+    ask = cleaner.query(X)
+    cleaner.teach(X, ask[:1], [None])
+    cleaner.teach(X, ask, y[ask])
+    np.testing.assert_array_equal(cleaner.queried_indices_[-1], ask)
+    last = cleaner.history_[-1]
+    assert last["n_queried"] == ask.size
+    assert last["n_returned"] == ask.size
+    assert last["n_abstained"] == 0

@@ -239,7 +239,9 @@ class CampaignState:
     def close_round(self, source):
         """Close the open round; returns its ``history`` entry."""
         round_ = self.n_rounds + 1
-        asked = _intp(self.open_round)
+        # A sample abstained on and answered later in the round appears twice
+        # in open_round: once per sample, first-asked order.
+        asked = _intp(list(dict.fromkeys(self.open_round)))
         in_log = np.asarray(self.log["round"]) == round_
         old = np.asarray(self.log["old"])[in_log]
         new = np.asarray(self.log["new"])[in_log]
@@ -253,7 +255,7 @@ class CampaignState:
             "round": round_,
             "n_queried": int(asked.size),
             "n_returned": n_back,
-            "n_abstained": int(asked.size - n_back),
+            "n_abstained": int(self.abstained[asked].sum()),
             "n_changed": int((old != new).sum()),
             "n_audited": int(audited.sum()),
             "budget_used": int(self.budget_used),

@@ -146,3 +146,23 @@ def test_labeling_config_names_match_the_tasks():
     assert choices.get("name") == "label" and choices.get("toName") == "image"
     assert choices.get("choice") == "single"
     assert [c.get("value") for c in choices] == ["mel", "nv", 'a "b"']
+
+
+def test_tasks_carry_the_campaign_and_foreign_ones_are_refused(tmp_path):
+    refs = [local_file_url(r["path"], "/data") for r in ROWS]
+    tasks = label_studio_tasks(ROWS, image_refs=refs, campaign="c0ffee")
+    assert all(t["data"]["noisyactive_campaign"] == "c0ffee" for t in tasks)
+    assert (
+        "noisyactive_campaign"
+        not in label_studio_tasks(ROWS, image_refs=refs)[0]["data"]
+    )
+    task = _export_task(1, 7, [_annotation("mel")])
+    task["data"]["noisyactive_campaign"] = "c0ffee"
+    older = _export_task(2, 2, [_annotation("nv")])  # no fingerprint: accepted
+    (tmp_path / "e.json").write_text(json.dumps([task, older]))
+    assert read_label_studio_answers(tmp_path / "e.json", campaign="c0ffee") == (
+        [7, 2],
+        ["mel", "nv"],
+    )
+    with pytest.raises(ValueError, match="task 1 was written for another campaign"):
+        read_label_studio_answers(tmp_path / "e.json", campaign="beef")

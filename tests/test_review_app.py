@@ -137,7 +137,7 @@ def test_auto_next_retrains_when_the_batch_is_answered(campaign):
     assert cleaner.labels_[first[0]] == "mel" and cleaner.labels_[first[2]] == "nv"
 
 
-def test_label_studio_round_trip(campaign, tmp_path):
+def _label_studio_round(campaign, tmp_path):
     checkpoint, X = campaign
     session = ReviewSession(checkpoint, X)
     session.next_round()
@@ -152,9 +152,19 @@ def test_label_studio_round_trip(campaign, tmp_path):
         assert (folder / "images" / f"{index}.png").read_bytes()[:4] == b"\x89PNG"
         assert task["predictions"][0]["result"][0]["value"]["choices"][0] in CLASSES
     # what Label Studio's JSON export of that project looks like once annotated
-    answers = ["nv", None, "bkl"]
+    export = _annotated(tasks, ["nv", None, "bkl"])
+    (tmp_path / "export.json").write_text(json.dumps(export))
+    assert import_label_studio(session, tmp_path / "export.json") == 3
+    cleaner, _ = _stored_open(checkpoint, X)
+    assert cleaner.n_rounds_ == 1  # the complete batch was applied
+    assert cleaner.labels_[open_[0]] == "nv" and cleaner.labels_[open_[2]] == "bkl"
+    assert cleaner.budget_used_ == 2
+    return session, export
+
+
+def _annotated(tasks, answers, first_id=1):
     export = []
-    for k, (task, answer) in enumerate(zip(tasks, answers), start=1):
+    for k, (task, answer) in enumerate(zip(tasks, answers), start=first_id):
         result = (
             []
             if answer is None
@@ -188,12 +198,40 @@ def test_label_studio_round_trip(campaign, tmp_path):
                 ],
             )
         )
-    (tmp_path / "export.json").write_text(json.dumps(export))
-    assert import_label_studio(session, tmp_path / "export.json") == 3
+    return export
+
+
+def test_label_studio_round_trip(campaign, tmp_path):
+    _label_studio_round(campaign, tmp_path)
+
+
+def test_label_studio_cumulative_export_and_other_campaigns(campaign, tmp_path):
+    checkpoint, X = campaign
+    session, round1 = _label_studio_round(campaign, tmp_path)
+    session.next_round()
+    export_label_studio(session, tmp_path / "ls2", document_root=str(tmp_path))
+    tasks = json.loads((tmp_path / "ls2" / "tasks.json").read_text())
+    second = [t["data"]["noisyactive_index"] for t in tasks]
+    # the project keeps round 1's annotated tasks: Label Studio exports them all
+    round2 = _annotated(tasks, ["mel", "mel", None], first_id=4)
+    conflicting = json.loads(json.dumps(round1 + round2))
+    first_answer = conflicting[0]["annotations"][0]["result"][0]["value"]
+    first_answer["choices"] = ["mel"]  # was "nv", applied in round 1
+    (tmp_path / "conflict.json").write_text(json.dumps(conflicting))
+    index = round1[0]["data"]["noisyactive_index"]
+    with pytest.raises(ValueError, match=f"samples {index} \\('nv' applied"):
+        import_label_studio(session, tmp_path / "conflict.json")
+    foreign = json.loads(json.dumps(round2))
+    foreign[1]["data"]["noisyactive_campaign"] = "0123456789abcdef"
+    (tmp_path / "foreign.json").write_text(json.dumps(foreign))
+    with pytest.raises(ValueError, match="task 5 was written for another campaign"):
+        import_label_studio(session, tmp_path / "foreign.json")
+    assert _stored_open(checkpoint, X)[1] == second  # nothing recorded
+    (tmp_path / "all.json").write_text(json.dumps(round1 + round2))
+    assert import_label_studio(session, tmp_path / "all.json") == 3  # round 2 only
     cleaner, _ = _stored_open(checkpoint, X)
-    assert cleaner.n_rounds_ == 1  # the complete batch was applied
-    assert cleaner.labels_[open_[0]] == "nv" and cleaner.labels_[open_[2]] == "bkl"
-    assert cleaner.budget_used_ == 2
+    assert cleaner.n_rounds_ == 2 and cleaner.budget_used_ == 4
+    assert cleaner.labels_[second[0]] == "mel" and cleaner.labels_[index] == "nv"
 
 
 def test_cli_query_teach_export(campaign, tmp_path, capsys):

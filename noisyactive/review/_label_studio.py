@@ -77,7 +77,7 @@ def local_file_url(path, document_root="/"):
     return "/data/local-files/?d=" + quote(relative.replace(os.sep, "/"))
 
 
-def label_studio_tasks(rows, *, image_refs, model_version="noisyactive"):
+def label_studio_tasks(rows, *, image_refs, model_version="noisyactive", campaign=None):
     """Tasks for the rows of a pending table (pure; see module docstring).
 
     Parameters
@@ -89,6 +89,9 @@ def label_studio_tasks(rows, *, image_refs, model_version="noisyactive"):
         The image URL of each row.
     model_version : str
         Shown by Label Studio beside the pre-annotation.
+    campaign : str, default=None
+        The campaign's fingerprint (``ReviewSession.campaign_id``), stored as
+        ``data.noisyactive_campaign`` so an import checks where tasks came from.
     """
     tasks = []
     for row, ref in zip(rows, image_refs):
@@ -100,6 +103,8 @@ def label_studio_tasks(rows, *, image_refs, model_version="noisyactive"):
                 "current_label": row["current_label"],
             }
         }
+        if campaign is not None:
+            task["data"]["noisyactive_campaign"] = campaign
         if row.get("suggested_label"):
             prediction = {
                 "model_version": model_version,
@@ -119,13 +124,14 @@ def label_studio_tasks(rows, *, image_refs, model_version="noisyactive"):
     return tasks
 
 
-def read_label_studio_answers(path, *, from_name=FROM_NAME):
+def read_label_studio_answers(path, *, from_name=FROM_NAME, campaign=None):
     """Answers in a Label Studio JSON export of tasks made by
     :func:`export_label_studio`.
 
     The newest annotation of a task counts; a skipped (cancelled) task or an
     annotation without a choice is an abstention; a task without annotations
-    is left open.
+    is left open. With ``campaign``, a task written for another campaign
+    (another ``data.noisyactive_campaign``) is refused.
 
     Returns
     -------
@@ -147,6 +153,13 @@ def read_label_studio_answers(path, *, from_name=FROM_NAME):
             raise ValueError(
                 f"{where} has no data.noisyactive_index; import only tasks that "
                 "`noisyactive labelstudio export` wrote."
+            )
+        theirs = data.get("noisyactive_campaign")
+        if campaign is not None and theirs is not None and theirs != campaign:
+            raise ValueError(
+                f"{where} was written for another campaign ({theirs}, this one "
+                f"is {campaign}); nothing was imported. Import the export of "
+                "the project made for this checkpoint."
             )
         annotations = [a for a in task.get("annotations") or [] if a is not None]
         if not annotations:
@@ -214,7 +227,10 @@ def export_label_studio(session, folder, *, document_root="/", url_prefix=None):
             )
     round_ = session.progress()["round"]
     tasks = label_studio_tasks(
-        rows, image_refs=refs, model_version=f"noisyactive round {round_}"
+        rows,
+        image_refs=refs,
+        model_version=f"noisyactive round {round_}",
+        campaign=session.campaign_id,
     )
     tasks_path = os.path.join(folder, "tasks.json")
     with open(tasks_path, "w", encoding="utf-8") as fh:
@@ -230,11 +246,33 @@ def import_label_studio(session, path, *, finish=True):
     With ``finish=True`` the round is applied (the classifier refit) once no
     question of the batch is open; ``finish=False`` only records.
 
+    A cumulative export (tasks of earlier rounds still in the project) is
+    fine: an answer applied already with the same label (or a repeated
+    abstention) is skipped. One that
+    contradicts an applied answer is refused (nothing is imported), and so
+    are tasks written for another campaign.
+
     Returns
     -------
     n_answers : int
+        Answers taught now (skipped repeats not counted).
     """
-    indices, labels = read_label_studio_answers(path)
+    indices, labels = read_label_studio_answers(path, campaign=session.campaign_id)
+    applied = session.applied_labels(indices)
+    conflicts = [
+        f"{i} ({old!r} applied, {new!r} now)"
+        for i, new, old in zip(indices, labels, applied)
+        if old and new != old  # an abstention may be answered later
+    ]
+    if conflicts:
+        raise ValueError(
+            f"{path}: answers contradict ones applied in an earlier round, for "
+            f"samples {', '.join(conflicts)}; nothing was imported. An applied "
+            "answer cannot be changed from Label Studio."
+        )
+    keep = [k for k, old in enumerate(applied) if old is None or labels[k] != old]
+    indices = [indices[k] for k in keep]
+    labels = [labels[k] for k in keep]
     if indices:
         session.answer(indices, labels, finish=finish)
     return len(indices)

@@ -178,6 +178,32 @@ class ReviewSession:
             self.end_message = None
             return indices
 
+    @property
+    def campaign_id(self):
+        """A short digest of the campaign (its data, labels and seed): the
+        Label Studio tasks carry it so that answers reach only their campaign."""
+        import hashlib
+
+        with self._use():
+            s = self.cleaner._state
+            fp = s.fingerprint
+            text = f"{fp.get('x')}|{fp.get('y')}|{s.seed}"
+        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+    def applied_labels(self, indices):
+        """The applied answer of each index: the label text where an expert
+        relabeled it, ``""`` where they abstained, None where none exists."""
+        with self._use():
+            s = self.cleaner._state
+            classes = self.cleaner.classes_
+            out = []
+            for i in (int(i) for i in indices):
+                if s.relabeled[i]:
+                    out.append(label_text(classes[s.labels[i]]))
+                else:
+                    out.append("" if s.abstained[i] else None)
+            return out
+
     # -- the spreadsheet path ------------------------------------------------
     def write_questions_csv(self, path):
         """Write the open questions (and the allowed labels) as CSV for the

@@ -38,7 +38,7 @@ def test_ce_al_keeps_its_noisy_training_after_one_round(refit):
 
 
 def test_alc_fine_tunes_coteaching_and_lowers_its_forget_rate():
-    config = dict(DIGITS, refit="finetune", n_rounds=2)
+    config = dict(DIGITS, refit="finetune", n_rounds=2, forget_rate="true")
     res = run_experiment(
         config, seed=0, methods=["alc_coteaching"], phase1=False, log=lambda m: None
     )

@@ -130,7 +130,7 @@ def make_filter(config, variant, seed, noise_rate, *, epochs=None, forget_rate=N
         vog_normalize=config.get("vog_normalize", "class"),
     )
     params.update(FILTER_VARIANTS[variant])
-    rate = config.get("forget_rate", "true")
+    rate = config.get("forget_rate", "auto")
     params["forget_rate"] = noise_rate if rate == "true" else rate
     if forget_rate is not None:
         params["forget_rate"] = forget_rate

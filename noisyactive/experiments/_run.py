@@ -142,7 +142,12 @@ def _run_alc(config, data, seed, first, budget, n_rounds):
         used += idx.size
         answered = np.flatnonzero(relabeled)
         original, _ = refine_noise_rates(
-            y_enc, answered, true_enc[answered], first.clean_mask_, k, prior=rate0
+            y_enc,
+            answered,
+            true_enc[answered],
+            first.clean_mask_,
+            k,
+            prior=getattr(first, "class_noise_rates_", rate0),  # as the cleaner
         )
         rate = max(0.0, original - changed / len(labels))
         if config.get("refit", "scratch") == "finetune":
@@ -184,7 +189,7 @@ def _phase1(config, data, seed, variant, noise_rate):
     if filt is not None:
         stats.update(
             forget_rate=filt.forget_rate_,
-            forget_rate_source=str(config.get("forget_rate", "true")),
+            forget_rate_source=str(config.get("forget_rate", "auto")),
             filter_test=evaluate(filt, data.X_test, data.y_test, data.classes),
             params={
                 k: repr(v) for k, v in filt.get_params().items() if k != "optimizer"

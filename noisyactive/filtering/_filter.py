@@ -94,7 +94,10 @@ class NoisyLabelFilter(BaseNetEstimator):
     transition_matrix : array of shape (k, k), default=None
         Known noise transition matrix for the class-clean-count estimate
         (otherwise the estimated one with ``forget_rate="auto"``, symmetric
-        noise at a given ``forget_rate``).
+        noise at a given ``forget_rate``). A given matrix takes precedence for
+        ``class_clean_counts_`` / ``class_noise_rates_`` even with
+        ``forget_rate="auto"``, where the estimate then sets ``forget_rate_``
+        only; pass both a matrix and a number to avoid the estimate's cost.
     max_epochs, batch_size, lr, momentum, weight_decay, lr_schedule, augment, \
 image_size, cache_dir, device, precision, optimizer, callbacks, random_state, \
 verbose

@@ -181,3 +181,40 @@ def test_random_kill_9_loses_no_answer(tmp_path, n_kills):
     inside = [0 < len(d) < N_ROUNDS * BATCH for d in durable]
     assert sum(inside) >= n_kills // 4
     assert not [f for f in os.listdir(folder) if f.startswith(".tmp-")]
+
+
+def test_lock_is_reentrant_per_thread_not_per_process(tmp_path):
+    import threading
+
+    outcome = []
+
+    def take():
+        try:
+            CheckpointLock(tmp_path).acquire().release()
+            outcome.append("taken")
+        except CheckpointLockedError:
+            outcome.append("busy")
+
+    with CheckpointLock(tmp_path):
+        with CheckpointLock(tmp_path):  # the same thread again
+            pass
+        thread = threading.Thread(target=take)
+        thread.start()
+        thread.join()
+        assert outcome == ["busy"]
+        if hasattr(os, "fork"):
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child inherits no lock from its parent
+                try:
+                    take()
+                    os.write(write, outcome[-1].encode())
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+            assert os.read(read, 16) == b"busy"
+    assert not CheckpointLock(tmp_path).held()
+    thread = threading.Thread(target=take)
+    thread.start()
+    thread.join()
+    assert outcome[-1] == "taken"  # free again for another thread

@@ -28,6 +28,7 @@ import json
 import os
 import socket
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -162,7 +163,20 @@ def disk_mark(directory):
 # -- the lock -------------------------------------------------------------------
 
 
-_HELD = {}  # folder -> [FileLock, how often this process took it] (re-entrant)
+# (folder, thread) -> [FileLock, how often that thread took it]: re-entrant
+# within one thread; another thread of the process finds the folder busy.
+_HELD = {}
+_HELD_GUARD = threading.Lock()
+
+
+def _forget_held_in_child():
+    # A forked child does not hold its parent's locks (nor its guard's state).
+    global _HELD_GUARD
+    _HELD.clear()
+    _HELD_GUARD = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_held_in_child)
 
 
 class CheckpointLock:
@@ -172,7 +186,8 @@ class CheckpointLock:
     releases it when its process dies, so a lock left by a killed process is
     taken over by the next one. ``lock-holder.json`` names the holder (pid,
     host, since) for the error another process gets. Re-entrant inside one
-    process (``fit`` holds it while ``query``/``teach`` take it again).
+    thread (``fit`` holds it while ``query``/``teach`` take it again); another
+    thread of the process, or a forked child, finds the folder busy.
 
     Parameters
     ----------
@@ -215,15 +230,22 @@ class CheckpointLock:
 
     def held(self):
         """Whether this process holds the lock."""
-        return os.path.realpath(self.folder) in _HELD
+        return (os.path.realpath(self.folder), threading.get_ident()) in _HELD
 
     def acquire(self):
         """Take the lock or raise :class:`CheckpointLockedError`."""
-        key = os.path.realpath(self.folder)
+        with _HELD_GUARD:
+            return self._acquire()
+
+    def _acquire(self):
+        folder = os.path.realpath(self.folder)
+        key = (folder, threading.get_ident())
         if key in _HELD:
             _HELD[key][1] += 1
             return self
         try:
+            if any(f == folder for f, _ in _HELD):  # another thread has it
+                raise Timeout(folder)
             lock = self._lock()
             lock.acquire()
         except Timeout:
@@ -251,7 +273,11 @@ class CheckpointLock:
         return self
 
     def release(self):
-        key = os.path.realpath(self.folder)
+        with _HELD_GUARD:
+            self._release()
+
+    def _release(self):
+        key = (os.path.realpath(self.folder), threading.get_ident())
         _HELD[key][1] -= 1
         if _HELD[key][1]:
             return

@@ -142,8 +142,11 @@ class ActiveLabelCleaner(
     Attributes
     ----------
     estimator_, classifier_ : estimator
-        Fitted phase-1 estimator and current classifier (None until a clean
-        part with two classes exists).
+        Phase-1 estimator and current classifier (None until a clean part
+        with two classes exists). ``estimator_`` is fitted by ``fit`` with
+        ``start="filter"``; after :func:`load_cleaner` or a resumed ``fit``
+        it is an unfitted clone (the checkpoint keeps its result, the
+        initial clean mask, not the model).
     classes_ : ndarray of shape (n_classes,)
     labels_ : ndarray of shape (n_samples,)
         Current labels: noisy ones, replaced by the oracle's answers.

@@ -14,10 +14,15 @@ A checkpoint folder holds
 - ``classifier-<version>.pt`` (noisyactive networks, ``torch.save`` of
   tensors and plain values, read with ``weights_only=True``) or
   ``classifier-<version>.skops`` (any other scikit-learn classifier, read
-  with :mod:`skops.io` after checking its types), and optionally
-  ``estimator.skops`` (the fitted phase-1 estimator).
+  with :mod:`skops.io` after checking its types). The phase-1 estimator is
+  not stored: its result (the initial clean mask, the noise rates) is in
+  the state, and a restored cleaner gets an unfitted clone.
 - ``campaign.lock`` (held with :mod:`filelock` while a process works on the
   folder) and ``lock-holder.json`` (who holds it).
+
+A cleaner notes the checksums of ``state.npz`` and ``answers.jsonl`` when
+it reads or writes them and raises :class:`CheckpointChangedError` rather
+than write after another session changed them.
 
 Nothing in the folder is unpickled; every file name the header gives must be
 a plain name inside the folder (see :doc:`/user_guide/checkpoints`).

@@ -236,11 +236,48 @@ def noise_rate_section(rows, filter_rows):
     return "\n".join(lines)
 
 
+def coteaching_speed_section(data):
+    """``bench_speed_coteaching.py``: the filter against a naive bare loop."""
+    a = data["args"]
+    lines = [
+        "## CPU speed: the filter's Co-teaching against a naive PyTorch loop",
+        "",
+        "Command: `python benchmarks/bench_speed_coteaching.py --out "
+        "benchmarks/results/speed_coteaching.json`  ",
+        f"{a['n']} real HAM10000 images at 32 px, ResNet18 (standard stem), batch "
+        f"{a['batch_size']}, 1 thread, {a['repeats']} interleaved repeats, epochs "
+        f"after {a['warmup']} warm-up epochs timed; load average at the end "
+        f"{[round(x, 1) for x in data['loadavg_end']]} (a shared machine: the "
+        "ratios are side by side in one process). `bare`: a two-network "
+        "Co-teaching loop written in plain PyTorch; `ct`: the filter "
+        "(channels-last, bf16 autocast on a CPU with native bf16); `ct_fp32`: "
+        'the filter with `precision="fp32"`.',
+        "",
+        "| ratio | CPU time, median [min, max] | wall time, median [min, max] |",
+        "|---|---|---|",
+    ]
+    for name, r in data.items():
+        if " / " not in name:
+            continue
+        cells = [
+            f"{r[c]['median']:.3f} [{r[c]['min']:.3f}, {r[c]['max']:.3f}]"
+            for c in ("cpu", "wall")
+        ]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    lines += [
+        "",
+        "Targets (issue 18): ct / bare at most 0.85, ct_vog / ct at most 1.03 "
+        "(medians).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def speed_section(data, printed):
     """The speed benchmark's own printed tables, with its command and machine."""
     env = data.get("environment", {})
     lines = [
-        "## Speed, memory and query cost",
+        "## Speed, memory and query cost (earlier run: before the skorch-loop rewrite and bf16 on CPU)",
         "",
         f"Command: `{data.get('command', '')}`  ",
         f"Environment: {env.get('device_name', env.get('device'))}, "
@@ -320,6 +357,9 @@ def main(argv=None):
     ):
         if (RESULTS / name).exists():
             parts.append(json_section(title, json.loads((RESULTS / name).read_text())))
+    coteaching = RESULTS / "speed_coteaching.json"
+    if coteaching.exists():
+        parts.append(coteaching_speed_section(json.loads(coteaching.read_text())))
     speed = RESULTS / "speed.json"
     if speed.exists():
         printed = (RESULTS / "speed.txt").read_text()

@@ -277,7 +277,8 @@ def speed_section(data, printed):
     """The speed benchmark's own printed tables, with its command and machine."""
     env = data.get("environment", {})
     lines = [
-        "## Speed, memory and query cost (earlier run: before the skorch-loop rewrite and bf16 on CPU)",
+        "## Speed, memory and query cost "
+        "(earlier run: before the skorch-loop rewrite and bf16 on CPU)",
         "",
         f"Command: `{data.get('command', '')}`  ",
         f"Environment: {env.get('device_name', env.get('device'))}, "

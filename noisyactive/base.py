@@ -108,15 +108,17 @@ def auto_small_input(image_shape, device):
 
 
 def _speed_hint(estimator, is_image):
-    """What makes a slow CPU fit quick, for :class:`SlowFitWarning`."""
-    if not is_image:
-        return "Fewer max_epochs or a smaller module make it quicker."
-    return (
-        f"For a quick CPU run: image_size=32 (now {estimator.image_size!r}) for "
-        "path input, module='small_cnn' or ResNet18 with "
-        "module_kwargs={'small_input': False} (now "
-        f"module={estimator.module!r}), fewer max_epochs, or device='cuda'."
-    )
+    """The settings (other than the current ones) that make a CPU fit quick."""
+    tips, module = [], estimator.module
+    side = min(estimator.input_shape_[1:]) if is_image else 0
+    if side > 32:
+        tips.append(f"32 px images (now {side} px; image_size=32 for path input)")
+    if is_image and module != "small_cnn":
+        tips.append(f"module='small_cnn' (now {module!r})")
+    tips.append(f"fewer max_epochs (now {estimator.max_epochs})")
+    if is_image:
+        tips.append("device='cuda'")
+    return "For a quick run: " + ", ".join(tips) + "."
 
 
 def _accepts(fn, name):

@@ -174,5 +174,9 @@ def test_cpu_warns_once_with_an_estimate_when_a_fit_will_take_long():
         clf.fit(X_img, np.arange(24) % 2)
     slow = [w for w in record if "on the CPU" in str(w.message)]
     assert len(slow) == 1
-    assert "image_size=32" in str(slow[0].message)
+    message = str(slow[0].message)
+    # only settings that differ from the current ones are suggested
+    assert "module='small_cnn' (now 'resnet18')" in message
+    assert "fewer max_epochs (now 100000)" in message
+    assert "image_size" not in message  # the images are 32 px already
     assert len(clf.history_) <= 2

@@ -26,11 +26,13 @@ them. Machine: see the environment line of each section (CPU runs are on the 2-c
 development machine, which was shared with other jobs: wall times are indicative
 only; the speed section reports ratios measured side by side).
 
-The HAM10000 runs use a reduced CPU scale (24 px images, a small CNN, 10 epochs): every
-network is weak there, as the clean-label reference row of each section shows, so
-compare methods with each other and with that reference, not with the paper's ResNet18
-at 224 px (`benchmarks/configs/isic2019_gpu.json` is that configuration; it needs a GPU
-and has not been run here). Every F1 is the test macro-F1 at the epoch with the best
+The complete HAM10000 sections below are the earlier reduced CPU scale (24 px images, a
+small CNN of width 16, 10 epochs, 1–2 seeds, the earlier baselines): every network is
+weak there, as the clean-label reference row shows. The current configuration (32 px,
+width 32, 30 epochs) is in progress; its finished parts are in the last HAM10000 section
+("partial runs"). Do not compare either with the paper's ResNet18 at 224 px
+(`benchmarks/configs/isic2019_gpu.json` is that configuration; it needs a GPU and has
+not been run here). Every F1 is the test macro-F1 at the epoch with the best
 validation macro-F1 of that training (fine-tunes included); ± is the sample standard
 deviation (ddof = 1) over the n seeds named in the section, and a one-seed section
 prints no ±. "reaches clean-label F1 (mean − std) at" gives the first number of
@@ -313,6 +315,34 @@ def json_section(title, data):
     return "\n".join(lines)
 
 
+def partial_section(paths):
+    """Finished parts of seeds still running (``results/partial/*.json``: the
+    runner's per-seed resume files, copied as they stood)."""
+    lines = [
+        "## HAM10000, current CPU configuration: partial runs (seed 0, in progress)",
+        "",
+        "Command: `sh benchmarks/run_ham_cpu.sh` (`python benchmarks/run_benchmark.py "
+        "--config ham10000_p05|ham10000_p04 --seeds 0 --threads 1`); 32 px, small "
+        'CNN of width 32, 30 epochs, augmentation, `forget_rate="auto"`. Only the '
+        "parts below finished in the session; no method's active-learning curve did.",
+        "",
+        "| run | part | test macro-F1 | kept | precision | wall s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for path in paths:
+        for part, r in json.loads(path.read_text()).items():
+            f1 = r.get("macro_f1")
+            lines.append(
+                f"| {path.stem} | {part} | "
+                + (f"{f1:.3f}" if f1 is not None else "–")
+                + f" | {r.get('n_kept', '–')} | "
+                + (f"{r['precision']:.3f}" if "precision" in r else "–")
+                + f" | {r.get('wall_s', 0):.0f} |"
+            )
+    lines.append("")
+    return "\n".join(lines)
+
+
 def _jsonl(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
@@ -344,6 +374,9 @@ def main(argv=None):
         runs = [r for r in runs if "config" in r]  # experiment runs only
         if runs:
             parts.append(experiment_section(path.stem, runs))
+    partial = sorted((RESULTS / "partial").glob("*.json"))
+    if partial:
+        parts.append(partial_section(partial))
     noise = RESULTS / "noise_rate.jsonl"
     if noise.exists():
         filter_rows = RESULTS / "noise_rate_filter.jsonl"

@@ -10,6 +10,7 @@ through ``query``/``teach``. The campaign lives in a checkpoint folder
 
 from noisyactive.active._cleaner import ActiveLabelCleaner
 from noisyactive.active._files import (
+    CheckpointChangedError,
     CheckpointCorruptedError,
     CheckpointLock,
     CheckpointLockedError,
@@ -21,6 +22,7 @@ from noisyactive.active._state import refine_noise_rates
 
 __all__ = [
     "ActiveLabelCleaner",
+    "CheckpointChangedError",
     "CheckpointCorruptedError",
     "CheckpointLock",
     "CheckpointLockedError",

@@ -12,9 +12,9 @@ from noisyactive.active._cleaner import ActiveLabelCleaner
 from noisyactive.active._files import (
     CheckpointChangedError,
     CheckpointCorruptedError,
-    CheckpointLock,
     CheckpointLockedError,
 )
+from noisyactive.active._lock import CheckpointLock
 from noisyactive.active._oracle import SimulatedOracle, validate_oracle_labels
 from noisyactive.active._resume import load_cleaner
 from noisyactive.active._spec import UntrustedCheckpointError

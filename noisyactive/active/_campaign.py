@@ -9,9 +9,7 @@ successor is in place.
 
 import contextlib
 import copy
-import inspect
 import os
-import sys
 from numbers import Integral
 
 import numpy as np
@@ -22,59 +20,24 @@ from sklearn.utils import check_random_state
 from noisyactive.active._files import (
     JOURNAL_FILE,
     CheckpointChangedError,
-    CheckpointLock,
     append_journal,
     disk_mark,
     read_journal,
     remove_stale,
     remove_temporaries,
 )
+from noisyactive.active._lock import CheckpointLock
 from noisyactive.active._spec import load_model, params_to_json, save_model, user_types
 from noisyactive.active._state import CampaignState, derived_seed, resolve_batch_size
+from noisyactive.active._training import (
+    fit_maybe_with_validation,
+    macro_f1,
+    phase1_rates,
+    seed_if_unset,
+    torch_seeded,
+)
 
 __all__ = ["CampaignMixin"]
-
-
-def _seed_if_unset(estimator, seed):
-    # A sub-estimator left at random_state=None would make two runs (or a run
-    # and its resumption) differ; the cleaner's seed decides instead.
-    params = estimator.get_params(deep=False)
-    if "random_state" in params and params["random_state"] is None:
-        estimator.set_params(random_state=seed)
-    return estimator
-
-
-def _fit_maybe_with_validation(estimator, X, y, validation):
-    accepts = "X_val" in inspect.signature(estimator.fit).parameters
-    if validation is not None and accepts:
-        return estimator.fit(X, y, X_val=validation[0], y_val=validation[1])
-    return estimator.fit(X, y)
-
-
-@contextlib.contextmanager
-def _torch_seeded(seed):
-    """Global torch RNG (dropout) seeded per training, then put back."""
-    if "torch" not in sys.modules:
-        yield
-        return
-    import torch
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-def _phase1_rates(estimator, classes):
-    rates = getattr(estimator, "class_noise_rates_", None)
-    if rates is not None and len(rates) == len(classes):
-        return [float(r) for r in rates]
-    rate = getattr(estimator, "forget_rate_", None)
-    return None if rate is None else [float(rate)] * len(classes)
-
-
-def _macro_f1(classifier, validation):
-    pred = classifier.predict(validation[0])
-    return float(f1_score(validation[1], pred, average="macro", zero_division=0))
 
 
 class CampaignMixin:
@@ -173,7 +136,7 @@ class CampaignMixin:
             estimator = NoisyLabelFilter()
         else:
             estimator = clone(self.estimator)
-        return _seed_if_unset(estimator, derived_seed(self._state.seed, 0, 1))
+        return seed_if_unset(estimator, derived_seed(self._state.seed, 0, 1))
 
     def _classifier_template(self):
         if self.classifier is not None:
@@ -184,7 +147,7 @@ class CampaignMixin:
             from noisyactive.classifiers import NetClassifier
 
             template = NetClassifier()
-        return _seed_if_unset(template, derived_seed(self._state.seed, 0, 2))
+        return seed_if_unset(template, derived_seed(self._state.seed, 0, 2))
 
     def _phase1_mask(self, n_samples):
         mask = getattr(self.estimator_, "clean_mask_", None)
@@ -221,11 +184,11 @@ class CampaignMixin:
             and np.isin(present, clf.classes_).all()
         ):
             best = -np.inf
-            with _torch_seeded(seed):
+            with torch_seeded(seed):
                 for _ in range(self.refit_epochs):
                     clf.partial_fit(X[idx], y_train)
                     if validation is not None:  # keep the best-validation epoch
-                        score = _macro_f1(clf, validation)
+                        score = macro_f1(clf, validation)
                         if score > best:
                             best, kept = score, copy.deepcopy(clf)
             if validation is not None:
@@ -234,8 +197,8 @@ class CampaignMixin:
             return False  # a classifier cannot be fit on one class; keep the old
         else:
             clf = self._classifier_template()
-            with _torch_seeded(seed):
-                _fit_maybe_with_validation(clf, X[idx], y_train, validation)
+            with torch_seeded(seed):
+                fit_maybe_with_validation(clf, X[idx], y_train, validation)
             self.classifier_ = clf
         s.classifier_version += 1
         return True
@@ -307,10 +270,10 @@ class CampaignMixin:
         self.estimator_ = self._make_estimator()
         if self.start == "filter":
             noisy = self.classes_[y_enc]
-            _fit_maybe_with_validation(self.estimator_, X, noisy, validation)
+            fit_maybe_with_validation(self.estimator_, X, noisy, validation)
             mask = self._phase1_mask(n)
             self._state.initial_clean, self._state.clean = mask, mask.copy()
-            self._state.phase1_rates = _phase1_rates(self.estimator_, self.classes_)
+            self._state.phase1_rates = phase1_rates(self.estimator_, self.classes_)
         self.classifier_ = None
         self._train_classifier(X, self._training_mask(), validation, scratch=True)
         entry = {

@@ -332,6 +332,9 @@ def partial_section(paths):
     for path in paths:
         for part, r in json.loads(path.read_text()).items():
             f1 = r.get("macro_f1")
+            if "curve" in r and r["curve"]:  # an AL method: its last round
+                f1 = r["curve"][-1]["macro_f1"]
+                part += f" (after {r['curve'][-1]['labels_used']} labels)"
             lines.append(
                 f"| {path.stem} | {part} | "
                 + (f"{f1:.3f}" if f1 is not None else "–")

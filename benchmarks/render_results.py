@@ -29,7 +29,8 @@ only; the speed section reports ratios measured side by side).
 The HAM10000 p = 0.5 section is the current CPU configuration (32 px, small CNN of
 width 32, 30 epochs), one seed so far. The p = 0.4 section is still the earlier reduced
 scale (24 px, width 16, 10 epochs, the earlier baselines; every network is weak there);
-the current p = 0.4 run's finished parts are in the "partial runs" section. Do not compare either with the paper's ResNet18 at 224 px
+the current p = 0.4 run's finished parts are in the "partial runs" section. Do not
+compare either with the paper's ResNet18 at 224 px
 (`benchmarks/configs/isic2019_gpu.json` is that configuration; it needs a GPU and has
 not been run here). Every F1 is the test macro-F1 at the epoch with the best
 validation macro-F1 of that training (fine-tunes included); ± is the sample standard

@@ -195,7 +195,9 @@ def test_refine_noise_rates_recovers_known_rates_and_uses_the_prior():
     y_true = np.where(wrong, (y_noisy + 1) % k, y_noisy)
     kept = np.zeros(n, bool)
     asked = rng.choice(n, 1500, replace=False)
-    rate, per_class = refine_noise_rates(y_noisy, asked, y_true[asked], kept, k)
+    rate, per_class = refine_noise_rates(
+        y_noisy, asked, y_true[asked], kept, k, ranked=False
+    )
     np.testing.assert_allclose(per_class, truth, atol=0.05)
     assert rate == pytest.approx(wrong.mean(), abs=0.03)
     # No answers: the phase-1 estimate comes back unchanged.
@@ -203,10 +205,43 @@ def test_refine_noise_rates_recovers_known_rates_and_uses_the_prior():
     np.testing.assert_allclose(per0, truth)
     # Answers pull the prior towards what they show.
     _, pulled = refine_noise_rates(
-        y_noisy, asked, y_true[asked], kept, k, prior=np.full(k, 0.9)
+        y_noisy, asked, y_true[asked], kept, k, prior=np.full(k, 0.9), ranked=False
     )
     assert (np.abs(pulled - truth) < np.abs(0.9 - truth)).all()
+    # Ranked answers lower a prior that is too high, and never raise one.
+    _, lowered = refine_noise_rates(
+        y_noisy, asked, y_true[asked], kept, k, prior=np.full(k, 0.9)
+    )
+    assert (lowered < 0.9).all()
+    _, low = refine_noise_rates(
+        y_noisy, asked, y_true[asked], kept, k, prior=np.full(k, 0.05)
+    )
+    # Every wrong label found counts; beyond that the rest hold only what the
+    # prior had left to find.
+    found = np.bincount(y_noisy[asked], wrong[asked], minlength=k)
+    share = found / np.bincount(y_noisy, minlength=k)
+    np.testing.assert_allclose(low, np.maximum(0.05, share))
     assert refine_noise_rates(y_noisy, [], [], kept, k) == (None, None)
+
+
+def test_refine_noise_rates_is_not_inflated_by_most_suspicious_first_queries():
+    # 1000 samples of one class, 300 wrong; the oracle sees the 100 most
+    # suspicious, all of them wrong. Extrapolating 100 % to the other 900
+    # would call the class all noise; the prior's mass says 200 are left.
+    y_noisy = np.zeros(1000, dtype=int)
+    y_true = y_noisy.copy()
+    y_true[:300] = 1
+    kept = np.zeros(1000, bool)
+    asked = np.arange(100)
+    inflated, _ = refine_noise_rates(
+        y_noisy, asked, y_true[asked], kept, 2, prior=0.3, ranked=False
+    )
+    rate, per_class = refine_noise_rates(
+        y_noisy, asked, y_true[asked], kept, 2, prior=0.3
+    )
+    assert inflated > 0.8
+    assert rate == pytest.approx(0.3)
+    assert per_class[0] == pytest.approx(0.3)
 
 
 def test_everything_is_checked_before_the_oracle_is_asked(tmp_path):

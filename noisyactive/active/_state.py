@@ -68,7 +68,8 @@ def _stratum_priors(prior, n_total, n_kept):
 
 
 def refine_noise_rates(
-    y_noisy, answered, answers, kept, n_classes, prior=None, strength=10.0
+    y_noisy, answered, answers, kept, n_classes, prior=None, strength=10.0,
+    ranked=True,
 ):
     """Noise rate of the original labels, per class, refined by oracle answers.
 
@@ -79,6 +80,15 @@ def refine_noise_rates(
     ``p0`` coming from the phase-1 estimate ``prior`` or, without one, from
     all answers pooled. The class's rate is then (known wrong labels +
     expected wrong labels among the samples not answered) / class size.
+
+    Query strategies ask the most suspicious samples first, so the share of
+    wrong labels among the answered ones overstates it among the rest. With
+    ``ranked=True`` the rate of the samples not answered is therefore capped
+    by what the prior has left to find, ``(p0 * stratum size - wrong found) /
+    samples not answered`` (how Bernhardt et al. lower their forget rate by
+    the labels changed): answers can lower the estimate below the prior, never
+    raise the unanswered part above it. ``ranked=False`` is for answers to
+    uniformly random queries, where the observed share is unbiased.
 
     Parameters
     ----------
@@ -95,6 +105,9 @@ def refine_noise_rates(
         Phase-1 noise rate (global, or per noisy class).
     strength : float, default=10.0
         Weight of the prior, in answers.
+    ranked : bool, default=True
+        Whether the answered samples were chosen most suspicious first (any
+        strategy but uniform random sampling); see above.
 
     Returns
     -------
@@ -140,9 +153,13 @@ def refine_noise_rates(
             part = members & stratum
             n_seen = int((part & seen).sum())
             n_wrong = int((part & wrong).sum())
+            n_rest = int(part.sum()) - n_seen
             denom = n_seen + strength
             rate = (n_wrong + strength * p) / denom if denom else 0.0
-            expected += n_wrong + (int(part.sum()) - n_seen) * rate
+            if ranked and n_seen and n_rest:
+                left = max(0.0, p * int(part.sum()) - n_wrong) / n_rest
+                rate = min(rate, left)
+            expected += n_wrong + n_rest * rate
         rates[c] = expected / n_c
     counts = np.bincount(y_noisy, minlength=n_classes)
     return float(rates @ counts / counts.sum()), rates

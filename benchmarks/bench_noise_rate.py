@@ -4,6 +4,7 @@
     python benchmarks/bench_noise_rate.py --settings digits_sym_0.2 --seeds 0
     python benchmarks/bench_noise_rate.py --filter-check      # HAM10000 filter check
     python benchmarks/bench_noise_rate.py --table             # table of stored rows
+    python benchmarks/bench_noise_rate.py --diagnose          # why it misses
 
 Settings: the embedded long-tailed digits with symmetric noise p = 0.2, 0.4, 0.6,
 0.8 and pair-flip p = 0.2, 0.4; HAM10000 (lesion-grouped split, a stratified
@@ -188,6 +189,71 @@ def epochs_sweep(name, seed, epochs, args):
     )
 
 
+def diagnose(name, seed, args):
+    """Why the estimate misses: the agreement correction's classifier accuracy
+    (from pairs of cross-fits) against the true one, the rate the same
+    formula gives with the true accuracy (under symmetric noise), and the
+    classifier-free symmetric bound."""
+    from itertools import combinations
+
+    from noisyactive import NoisyLabelFilter
+    from noisyactive.filtering import agreement_noise_rate
+
+    dataset, kind, p = SETTINGS[name]
+    X, y, y_true = load(dataset, kind, p, seed, args.n_train, args.ham)
+    classes = np.unique(y)
+    y_enc, z = np.searchsorted(classes, y), np.searchsorted(classes, y_true)
+    k = len(classes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = NoisyLabelFilter(random_state=seed, **PARAMS[dataset])._estimate_noise(
+            X, y_enc
+        )
+    h = est.pred_probs.argmax(2)
+    a2 = np.mean([np.mean(h[i] == h[j]) for i, j in combinations(range(len(h)), 2)])
+    a_true = float(np.mean(h == z[None, :]))
+    g = float(np.mean(h == y_enc[None, :]))
+    # g = a (1 - tau) + (1 - a) tau / (k - 1) under symmetric noise, any classifier.
+    tau_true_a = (a_true - g) / (a_true - (1 - a_true) / (k - 1))
+    return dict(
+        setting=name,
+        seed=seed,
+        realised=float(np.mean(y != y_true)),
+        crossfit=est.rate,
+        agreement_only=agreement_noise_rate(y_enc, h, k),
+        pair_agreement=float(a2),
+        accuracy_true=a_true,
+        majority_share=float(np.bincount(z).max() / len(z)),
+        predicted_majority_share=float(np.mean(h == np.bincount(y_enc).argmax())),
+        rate_with_true_accuracy=float(tau_true_a),
+        symmetric_bound=est.symmetric_bound,
+        warnings=est.warnings,
+    )
+
+
+def diagnose_table(rows):
+    cols = [
+        "realised",
+        "crossfit",
+        "pair_agreement",
+        "accuracy_true",
+        "predicted_majority_share",
+        "rate_with_true_accuracy",
+        "symmetric_bound",
+    ]
+    lines = [
+        "| setting | seeds | " + " | ".join(cols) + " |",
+        "|---|---|" + "---|" * len(cols),
+    ]
+    for name in dict.fromkeys(r["setting"] for r in rows):
+        sub = [r for r in rows if r["setting"] == name]
+        means = [np.mean([r[c] for r in sub]) for c in cols]
+        lines.append(
+            f"| {name} | {len(sub)} | " + " | ".join(f"{v:.3f}" for v in means) + " |"
+        )
+    return "\n".join(lines)
+
+
 def table(rows):
     lines = [
         "| setting | n | realised | cross-fit (mean ± std) | mean abs err | "
@@ -270,6 +336,11 @@ def main(argv=None):
     parser.add_argument("--filter-check", action="store_true")
     parser.add_argument("--table", action="store_true")
     parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="why the estimate misses (noise_rate_diagnose.jsonl)",
+    )
+    parser.add_argument(
         "--crossfit-epochs",
         type=int,
         nargs="+",
@@ -291,10 +362,23 @@ def main(argv=None):
         out = out.with_name("noise_rate_filter.jsonl")
     if args.crossfit_epochs:
         out = out.with_name("noise_rate_epochs.jsonl")
+    if args.diagnose:
+        out = out.with_name("noise_rate_diagnose.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = [json.loads(line) for line in out.open()] if out.exists() else []
     if args.table:
         print(table(rows))
+        return 0
+    if args.diagnose:
+        done = {(r["setting"], r["seed"]) for r in rows}
+        for name in args.settings:
+            for seed in args.seeds:
+                if (name, seed) not in done:
+                    row = diagnose(name, seed, args)
+                    with out.open("a") as fh:
+                        fh.write(json.dumps(dict(row, command=command)) + "\n")
+                    rows.append(row)
+        print(diagnose_table(rows))
         return 0
     if args.crossfit_epochs:
         done = {(r["setting"], r["seed"], r["crossfit_epochs"]) for r in rows}

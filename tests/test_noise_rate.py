@@ -15,6 +15,7 @@ from noisyactive.filtering import (
     estimate_noise,
     estimate_noise_cross_fit,
     noise_rates_from_joint,
+    symmetric_noise_bound,
 )
 
 
@@ -191,6 +192,40 @@ def test_classifier_no_better_than_the_majority_class_warns():
     with pytest.warns(UserWarning, match=r"agrees with the labels \(0\.\d+\) hardly"):
         est = estimate_noise(noisy, probs, n_bootstrap=10)
     assert est.agreement <= est.majority_agreement + 0.02
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    share=st.floats(0.0, 1.0),
+    k=st.integers(2, 8),
+    seed=st.integers(0, 2**16),
+)
+def test_symmetric_bound_holds_for_symmetric_noise(share, k, seed):
+    rate = share * (k - 1) / k  # beyond, the labels are worse than chance
+    rng = np.random.default_rng(seed)
+    prior = rng.dirichlet(np.full(k, 0.5))
+    true = rng.choice(k, 4000, p=prior)
+    noisy = _symmetric_noise(true, k, rate, rng)
+    bound = symmetric_noise_bound(np.bincount(noisy, minlength=k))
+    # The bound holds in expectation; 4000 samples leave a few points of slack.
+    assert bound >= np.mean(noisy != true) - 0.06
+
+
+def test_unreliable_estimate_names_the_symmetric_bound_when_lower():
+    # HAM10000-like: one class holds 2/3 of the samples, the rarest about 1 %;
+    # a classifier that always gives the prior inflates the estimate.
+    rng = np.random.default_rng(0)
+    prior = np.array([0.67, 0.11, 0.11, 0.05, 0.03, 0.015, 0.015])
+    true = rng.choice(7, 3000, p=prior)
+    noisy = _symmetric_noise(true, 7, 0.3, rng)
+    m = np.bincount(noisy, minlength=7)
+    probs = np.tile(m / m.sum(), (3, 3000, 1)) + rng.normal(0, 0.005, (3, 3000, 7))
+    probs = np.clip(probs, 1e-3, None)
+    probs /= probs.sum(2, keepdims=True)
+    with pytest.warns(UserWarning, match=r"symmetric noise\), the rate is at most"):
+        est = estimate_noise(noisy, probs, n_bootstrap=5)
+    assert est.symmetric_bound < est.rate
+    assert abs(est.symmetric_bound - np.mean(noisy != true)) < 0.08
 
 
 def test_confident_joint_matches_cleanlab_where_one_class_passes():

@@ -68,7 +68,13 @@ def _stratum_priors(prior, n_total, n_kept):
 
 
 def refine_noise_rates(
-    y_noisy, answered, answers, kept, n_classes, prior=None, strength=10.0,
+    y_noisy,
+    answered,
+    answers,
+    kept,
+    n_classes,
+    prior=None,
+    strength=10.0,
     ranked=True,
 ):
     """Noise rate of the original labels, per class, refined by oracle answers.

@@ -18,6 +18,7 @@ from noisyactive.filtering._noise_rate import (
     estimate_noise,
     estimate_noise_rate,
     noise_rates_from_joint,
+    symmetric_noise_bound,
 )
 from noisyactive.filtering._quota import (
     class_keep_quotas,
@@ -49,6 +50,7 @@ __all__ = [
     "select_per_class",
     "select_small_loss_and_vog",
     "split_mix",
+    "symmetric_noise_bound",
     "uses_vog",
     "vog_gradients",
     "warmup_forget_rate",

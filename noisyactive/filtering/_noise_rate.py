@@ -14,6 +14,7 @@ __all__ = [
     "estimate_noise",
     "estimate_noise_rate",
     "noise_rates_from_joint",
+    "symmetric_noise_bound",
 ]
 
 
@@ -157,6 +158,36 @@ def agreement_noise_rate(labels, predictions, n_classes):
     return float(np.clip((a - g) / denom, 0.0, 1.0))
 
 
+def symmetric_noise_bound(noisy_counts):
+    """Largest noise rate compatible with the noisy class counts if the wrong
+    labels are spread evenly over the other classes (symmetric noise).
+
+    Under symmetric noise at rate ``tau`` over ``k`` classes, a noisy class's
+    share is ``tau / (k - 1) + (1 - tau k / (k - 1)) * pi_c >= tau / (k - 1)``,
+    whatever the true shares ``pi_c`` (for ``tau <= (k - 1) / k``, where the
+    labels are still better than chance); hence ``tau <= (k - 1) min_c m_c / n``.
+    It is tight when the rarest class is rare, and says nothing about
+    asymmetric (e.g. pair-flip) noise.
+
+    Parameters
+    ----------
+    noisy_counts : array-like of int, shape (k,)
+
+    Returns
+    -------
+    bound : float in [0, 1]
+
+    Examples
+    --------
+    >>> symmetric_noise_bound([50, 25, 25])
+    0.5
+    """
+    m = np.asarray(noisy_counts, dtype=float)
+    if m.size < 2 or m.sum() <= 0:
+        return 1.0
+    return float(min(1.0, (m.size - 1) * m.min() / m.sum()))
+
+
 def _log_loss_skill(y, probs, noisy_counts):
     """1 - log-loss of the probabilities / log-loss of the noisy class prior."""
     prior = noisy_counts / noisy_counts.sum()
@@ -233,6 +264,9 @@ def estimate_noise(
           mean probabilities on the noisy labels (a classifier no better than
           the prior in both ways has not learned the classes, and the estimate
           then is unreliable);
+        - ``symmetric_bound``: :func:`symmetric_noise_bound` of the noisy
+          counts, the most the rate can be if wrong labels are spread evenly
+          (it needs no classifier);
         - ``warnings``: the messages about an unreliable estimate.
 
     Examples
@@ -288,6 +322,7 @@ def estimate_noise(
         agreement=float(np.mean(probs.argmax(2) == y[None, :])),
         majority_agreement=float(noisy_counts.max() / max(n, 1)),
         skill=_log_loss_skill(y, probs.mean(0), noisy_counts),
+        symmetric_bound=symmetric_noise_bound(noisy_counts),
     )
     result.warnings = check_noise_estimate(result, max_std=max_std)
     if warn:
@@ -343,6 +378,13 @@ def check_noise_estimate(result, *, max_std=0.05, low=0.01, high=0.9, min_skill=
             f"improves on the class prior's by {skill:.1%} only. Train it longer "
             "or pass forget_rate explicitly."
         )
+        bound = result.get("symmetric_bound")
+        if bound is not None and bound < rate:
+            messages[-1] += (
+                f" If the wrong labels are spread evenly over the classes "
+                f"(symmetric noise), the rate is at most {bound:.3f} "
+                "((classes - 1) x the rarest noisy class's share)."
+            )
     clean = np.asarray(result.class_clean_counts)
     m = np.asarray(result.noisy_counts)
     none_left = np.flatnonzero((m > 0) & (clean < 1.0))

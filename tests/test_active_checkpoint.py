@@ -341,3 +341,45 @@ def test_network_classifier_resume_asks_the_same_questions(tmp_path):
     np.testing.assert_allclose(
         resumed.predict_proba(X), reference.predict_proba(X), atol=1e-5
     )
+
+
+class MistypingOracle(FaultyOracle):
+    """True labels, except one unknown label in round ``typo_round``."""
+
+    def __init__(self, y_true, typo_round):
+        super().__init__(y_true)
+        self.typo_round = typo_round
+
+    def __call__(self, ids, X_subset):
+        labels = super().__call__(ids, X_subset).astype(object)
+        if len(self.calls) == self.typo_round:
+            labels[1] = "melanoma?"
+        return labels
+
+
+def test_one_unknown_label_keeps_the_rounds_other_answers(tmp_path):
+    X, y, y_noisy = _data()
+    oracle = MistypingOracle(y, typo_round=3)
+    cleaner = _cleaner(oracle, tmp_path)
+    with pytest.raises(ValueError, match="not among the known classes") as info:
+        cleaner.fit(X, y_noisy)
+    notes = "".join(info.value.__notes__)
+    assert "the 2 completed rounds (8 labels) and the 3 valid answers of round 3" in (
+        notes
+    )
+    asked = oracle.calls[2]
+    typo = asked[1]
+    # The three good answers are journaled and applied; the mistyped one not.
+    assert cleaner.budget_used_ == 11
+    assert cleaner.relabeled_mask_[np.delete(asked, 1)].all()
+    assert not cleaner.relabeled_mask_[typo]
+    resumed_oracle = FaultyOracle(y)
+    resumed = _cleaner(resumed_oracle, tmp_path).fit(X, y_noisy)
+    # Round 3 closes with its three answers; only rounds 4 and 5 are asked.
+    assert len(resumed_oracle.calls) == 2
+    for c in resumed_oracle.calls:
+        assert not np.isin(c, np.delete(asked, 1)).any()  # no answer re-asked
+    assert [h["n_returned"] for h in resumed.history_] == [0, 4, 4, 3, 4, 4]
+    assert resumed.budget_used_ == 19
+    good = np.delete(asked, 1)
+    np.testing.assert_array_equal(resumed.labels_[good], y[good])

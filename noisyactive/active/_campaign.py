@@ -367,12 +367,15 @@ class CampaignMixin:
                 line += f", val macro-F1 {entry['val_macro_f1']:.4f}"
             print(line)
 
-    def _keep_note(self, exc, round_):
+    def _keep_note(self, exc, round_, kept=0, completed=None):
+        completed = self.budget_used_ if completed is None else completed
         note = (
             f"ActiveLabelCleaner: round {round_} did not complete; the "
-            f"{self.n_rounds_} completed rounds ({self.budget_used_} labels) are "
-            "kept in the estimator's labels_"
+            f"{self.n_rounds_} completed rounds ({completed} labels) "
         )
+        if kept:
+            note += f"and the {kept} valid answers of round {round_} "
+        note += "are kept in the estimator's labels_"
         if self.checkpoint is not None:
             note += f" and in the checkpoint {os.fspath(self.checkpoint)!r} "
             note += f"(answers journaled in {JOURNAL_FILE}); fit again with the "

@@ -22,7 +22,7 @@ from sklearn.utils.validation import (
 
 from noisyactive.active._ask_tell import AskTellMixin
 from noisyactive.active._campaign import CampaignMixin
-from noisyactive.active._oracle import validate_oracle_labels
+from noisyactive.active._oracle import UnknownLabelError, validate_oracle_labels
 from noisyactive.active._ranking import RankingMixin, expand_proba
 from noisyactive.active._resume import CheckMixin, data_fingerprint
 from noisyactive.active._state import CampaignState, resolve_batch_size
@@ -338,6 +338,17 @@ class ActiveLabelCleaner(
                         round_=round_,
                         indices=indices,
                     )
+                except UnknownLabelError as exc:
+                    # One mistyped label must not cost the round's other
+                    # answers: they are journaled; the round closes with them
+                    # when fit resumes, and the rest can be asked again later.
+                    keep, completed = exc.valid, self.budget_used_
+                    if keep.any():
+                        self._record(
+                            indices[keep], exc.encoded[keep], scores[keep], "oracle"
+                        )
+                    self._keep_note(exc, round_, int(keep.sum()), completed)
+                    raise
                 except BaseException as exc:  # KeyboardInterrupt too: note, re-raise
                     self._keep_note(exc, round_)
                     raise

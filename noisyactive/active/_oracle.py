@@ -31,6 +31,18 @@ def _is_abstention(value):
     return isinstance(value, numbers.Real) and value != value
 
 
+class UnknownLabelError(ValueError):
+    """An oracle answered with labels outside the known classes.
+
+    ``encoded`` holds the encoded answers (-1 for abstentions and for the
+    unknown labels) and ``valid`` marks the answers that are usable, so that a
+    campaign keeps them instead of discarding the whole batch."""
+
+    def __init__(self, message, encoded, valid):
+        super().__init__(message)
+        self.encoded, self.valid = encoded, valid
+
+
 def validate_oracle_labels(answers, classes, *, n_expected, round_=None, indices=None):
     """Check an oracle's answers and encode them as indices into ``classes``.
 
@@ -59,7 +71,8 @@ def validate_oracle_labels(answers, classes, *, n_expected, round_=None, indices
     ------
     ValueError
         If the number of answers differs from ``n_expected`` or an answer is
-        not one of ``classes``; the message names the round and the indices.
+        not one of ``classes`` (:class:`UnknownLabelError`, which carries the
+        usable answers); the message names the round and the indices.
 
     Examples
     --------
@@ -99,11 +112,15 @@ def validate_oracle_labels(answers, classes, *, n_expected, round_=None, indices
         except (KeyError, TypeError):  # TypeError: unhashable answer
             bad.append(pos)
     if bad:
-        raise ValueError(
+        valid = np.ones(n_expected, dtype=bool)
+        valid[bad] = False
+        raise UnknownLabelError(
             f"The oracle{where} returned labels {_listed(values[p] for p in bad)} "
             f"for samples {_listed(idx[bad].tolist())} that are not among the "
             f"known classes {_listed(np.asarray(classes).tolist())}. Answer with "
-            "class values, or None to abstain."
+            "class values, or None to abstain.",
+            encoded,
+            valid,
         )
     return encoded, answered
 

@@ -26,11 +26,11 @@ them. Machine: see the environment line of each section (CPU runs are on the 2-c
 development machine, which was shared with other jobs: wall times are indicative
 only; the speed section reports ratios measured side by side).
 
-The HAM10000 p = 0.5 section is the current CPU configuration (32 px, small CNN of
-width 32, 30 epochs), one seed so far. The p = 0.4 section is still the earlier reduced
-scale (24 px, width 16, 10 epochs, the earlier baselines; every network is weak there);
-the current p = 0.4 run's finished parts are in the "partial runs" section. Do not
-compare either with the paper's ResNet18 at 224 px
+The HAM10000 sections are the CPU configuration of
+`benchmarks/configs/ham10000_p05.json` and `ham10000_p04.json` (32 px, small CNN of
+width 32, 30 epochs, augmentation), with the seeds each section names
+(`sh benchmarks/run_ham_cpu.sh` runs and resumes them). Do
+not compare them with the paper's ResNet18 at 224 px
 (`benchmarks/configs/isic2019_gpu.json` is that configuration; it needs a GPU and has
 not been run here). Every F1 is the test macro-F1 at the epoch with the best
 validation macro-F1 of that training (fine-tunes included); ± is the sample standard
@@ -48,6 +48,70 @@ METHOD_ORDER = (
     "ct_vog_random",
     "ct_entropy",  # the method itself at m = 0 (VOG off)
 )
+
+
+SUMMARIES = {}  # name -> (summary, runs), filled by experiment_section
+README_RUNS = ("digits", "ham10000_p05", "ham10000_p04")
+README_START = "<!-- results:start (python benchmarks/render_results.py) -->"
+README_END = "<!-- results:end -->"
+
+
+def _cell(ms):
+    mean, std, n = ms
+    return f"{mean:.3f}" if n < 2 else f"{mean:.3f} ± {std:.3f}"
+
+
+def readme_block():
+    """The README's headline tables: for each run of ``README_RUNS``, every
+    method's test macro-F1 after phase 1 and after the last round."""
+    out = []
+    for name in README_RUNS:
+        if name not in SUMMARIES:
+            continue
+        summary, runs = SUMMARIES[name]
+        if not summary["methods"]:
+            continue
+        cfg = runs[0]["config"]
+        labels = summary.get("labels", {})
+        last = max(
+            r["labels_used"] for m in summary["methods"].values() for r in m["rounds"]
+        )
+        commands = "; ".join(
+            f"`{c}`" for c in dict.fromkeys(r.get("command", "") for r in runs)
+        )
+        out += [
+            f"**{cfg.get('title', name)}**, seeds "
+            f"{', '.join(str(r['seed']) for r in runs)} (n = {len(runs)}), "
+            f"realised noise {np.mean([r['realised_noise_rate'] for r in runs]):.3f}, "
+            f"`forget_rate={cfg.get('forget_rate', 'auto')!r}`. Clean-label "
+            f"reference {_cell(summary['reference'])}. Command: {commands}.",
+            "",
+            f"| method | 0 labels | after {last:.0f} labels | reaches the reference "
+            "(mean − std) at |",
+            "|---|---|---|---|",
+        ]
+        for m, info in summary["methods"].items():
+            rounds = info["rounds"]
+            starts = rounds[0]["labels_used"] == 0  # AL only has no round 0
+            first = _cell(rounds[0]["macro_f1"]) if starts else "–"
+            at = info["reaches_reference_at"]
+            out.append(
+                f"| {labels.get(m, m)} | {first} | {_cell(rounds[-1]['macro_f1'])} | "
+                f"{'not reached' if at is None else f'{at:.0f}'} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def update_readme(path, block):
+    text = path.read_text()
+    if README_START not in text or README_END not in text:
+        print(f"{path}: no results markers; README not updated")
+        return
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    path.write_text(head + README_START + "\n" + block + "\n" + README_END + tail)
+    print(f"updated {path}")
 
 
 def _by_labels(info):
@@ -126,6 +190,7 @@ def experiment_section(name, runs):
     old = "duplicates_dropped" not in runs[0]
     # The plots and tables of the report folder are redrawn from the raw runs.
     summary = write_report(runs, RESULTS / name, title=cfg.get("title", name))
+    SUMMARIES[name] = (summary, runs)
     if old:  # the names of today's fair baselines would misdescribe these runs
         for m in summary["methods"]:
             if m.startswith("ce_al_"):
@@ -384,6 +449,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default=None, help="raw results folder")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    parser.add_argument(
+        "--readme",
+        default=str(HERE.parent / "README.md"),
+        help="README whose results block is rewritten ('' to leave it)",
+    )
     args = parser.parse_args(argv)
     global RESULTS
     RESULTS = Path(args.results) if args.results else RESULTS
@@ -436,6 +506,8 @@ def main(argv=None):
         parts.append(speed_section(json.loads(speed.read_text()), printed))
     Path(args.out).write_text("\n".join(parts))
     print(f"wrote {args.out}")
+    if args.readme:
+        update_readme(Path(args.readme), readme_block())
 
 
 if __name__ == "__main__":

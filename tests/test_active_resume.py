@@ -55,16 +55,24 @@ def _same(a, b, X):
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))  # exact
 
 
-@pytest.mark.parametrize("refit", ["finetune", "scratch"])
-def test_fit_resume_is_bit_identical(tmp_path, refit):
+@pytest.mark.parametrize(
+    "refit, validated",
+    [("finetune", False), ("scratch", False), ("finetune", True)],
+)
+def test_fit_resume_is_bit_identical(tmp_path, refit, validated):
+    # validated: X_val is given, so every refit keeps its best-validation epoch
+    # (a deep copy of the network) instead of its last one.
     X, y, y_noisy = _data()
-    reference = _cleaner(Oracle(y), refit=refit).fit(X, y_noisy)
+    val = dict(X_val=X[:40], y_val=y[:40]) if validated else {}
+    reference = _cleaner(Oracle(y), refit=refit).fit(X, y_noisy, **val)
     with pytest.raises(KeyboardInterrupt):
-        _cleaner(Oracle(y, fail_round=3), tmp_path, refit=refit).fit(X, y_noisy)
+        _cleaner(Oracle(y, fail_round=3), tmp_path, refit=refit).fit(X, y_noisy, **val)
     oracle = Oracle(y)
-    resumed = _cleaner(oracle, tmp_path, refit=refit).fit(X, y_noisy)
+    resumed = _cleaner(oracle, tmp_path, refit=refit).fit(X, y_noisy, **val)
     assert len(oracle.calls) == 3
     _same(resumed, reference, X)
+    if validated:
+        assert all(h["val_macro_f1"] is not None for h in resumed.history_[1:])
 
 
 def test_ask_tell_reloaded_every_round_is_bit_identical(tmp_path):

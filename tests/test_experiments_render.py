@@ -57,3 +57,25 @@ def test_sections_come_from_the_latest_config_with_claims(tmp_path):
     assert "VOG keeps more of the rarest class's clean samples" in text
     assert "0.70 with VOG vs 0.40 without: supported" in text
     assert (tmp_path / "toy" / "curves.png").stat().st_size > 0
+
+
+def test_readme_block_is_rewritten_between_its_markers(tmp_path):
+    render = runpy.run_path(str(ROOT / "benchmarks" / "render_results.py"))
+    cfg = {"title": "digits toy", "mix_ratio": 0.0, "epochs": 1}
+    runs = [_run(s, cfg, [0.6 + s / 100, 0.7 + s / 100]) for s in range(3)]
+    (tmp_path / "digits.jsonl").write_text("\n".join(json.dumps(r) for r in runs))
+    readme = tmp_path / "README.md"
+    start, end = render["README_START"], render["README_END"]
+    readme.write_text(f"intro\n{start}\nstale 0.123\n{end}\noutro\n")
+    out = tmp_path / "R.md"
+    args = ["--results", str(tmp_path), "--out", str(out), "--readme", str(readme)]
+    render["main"](args)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{end}\noutro\n")
+    assert "stale 0.123" not in text
+    assert "seeds 0, 1, 2 (n = 3)" in text
+    assert "| 0.610 ± 0.010 | 0.710 ± 0.010 | not reached |" in text
+    # m = 0: the "VOG" variant is plain Co-teaching; no Table-1 verdict on it.
+    results = out.read_text()
+    assert "not tested by this run (m = 0" in results
+    assert "Co-teaching + VOG" not in results

@@ -276,8 +276,8 @@ def run_experiment(
     log(f"clean-label reference: test macro-F1 {out['reference']['macro_f1']:.3f}")
 
     variants = {METHODS[m][0] for m in methods} - {None}
-    if phase1:
-        variants |= {"ct", "ct_vog"}  # the Table-1 comparison
+    if phase1:  # the Table-1 comparison; at m = 0 "CT-VOG" is CT
+        variants |= {"ct", "ct_vog"} if float(config.get("mix_ratio", 0.5)) else {"ct"}
     masks, filters = {}, {}
     for variant in sorted(variants):
         saved = done.get(f"phase1/{variant}")

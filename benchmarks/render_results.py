@@ -9,6 +9,7 @@ when present, and writes the tables with the command that produced each.
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -76,8 +77,14 @@ def readme_block():
         last = max(
             r["labels_used"] for m in summary["methods"].values() for r in m["rounds"]
         )
+        # One command per seed differs only in --seeds: show it once, all seeds.
+        seeds = " ".join(str(r["seed"]) for r in runs)
         commands = "; ".join(
-            f"`{c}`" for c in dict.fromkeys(r.get("command", "") for r in runs)
+            f"`{c}`"
+            for c in dict.fromkeys(
+                re.sub(r"--seeds( \d+)+", f"--seeds {seeds}", r.get("command", ""))
+                for r in runs
+            )
         )
         out += [
             f"**{cfg.get('title', name)}**, seeds "

@@ -220,3 +220,51 @@ def test_header_functions_load_only_from_trusted_modules(tmp_path, monkeypatch):
         params_from_json(spec)
     rebuilt = params_from_json(spec, trusted=("user_funcs_mod",))
     assert rebuilt.func(3) == 6
+
+
+def test_header_cannot_point_an_allowed_class_at_a_location(tmp_path):
+    # sklearn's Pipeline(memory=...) writes a joblib cache there and unpickles
+    # what it finds: a hostile header must not choose that place.
+    folder = tmp_path / "ckpt"
+    _campaign(folder)
+    cache = tmp_path / "their-cache"
+
+    def edit(header):
+        header["params"]["params"]["classifier"] = {
+            "class": "sklearn.pipeline:Pipeline",
+            "params": {
+                "steps": [
+                    {
+                        "__tuple__": [
+                            "lr",
+                            {
+                                "class": "sklearn.linear_model:LogisticRegression",
+                                "params": {},
+                            },
+                        ]
+                    }
+                ],
+                "memory": str(cache),
+            },
+        }
+
+    _edit_header(folder, edit)
+    with pytest.raises(UntrustedCheckpointError, match=r"Pipeline\(memory="):
+        load_cleaner(folder)
+    assert not cache.exists()
+    # The user who trusts the folder's author says so.
+    cleaner = load_cleaner(folder, trusted=("sklearn",))
+    assert cleaner.classifier.memory == str(cache)
+
+
+def test_own_cache_dir_needs_trust_to_come_from_a_header():
+    pytest.importorskip("torch")
+    from noisyactive.active._spec import params_from_json, params_to_json
+    from noisyactive.classifiers import NetClassifier
+
+    spec = params_to_json(NetClassifier(cache_dir="/elsewhere", device="cpu"))
+    with pytest.raises(UntrustedCheckpointError, match="cache_dir='/elsewhere'"):
+        params_from_json(spec)
+    assert params_from_json(spec, trusted=("noisyactive",)).cache_dir == "/elsewhere"
+    default = NetClassifier().cache_dir  # a header repeating the default is fine
+    assert params_from_json(params_to_json(NetClassifier())).cache_dir == default

@@ -11,8 +11,10 @@ networks through ``torch.save`` / ``torch.load(weights_only=True)``.
 """
 
 import importlib
+import inspect
 import io
 import os
+import re
 import types
 
 import numpy as np
@@ -47,6 +49,12 @@ TRUSTED_MODULES = (
 # deletes files, one that imports a user's file) must not be reachable. Only
 # the functions named here are trusted without the user saying so (trusted=).
 _TRUSTED_FUNCTIONS = frozenset()
+
+
+# Parameters that name a place on disk (sklearn's memory=, a cache_dir, a
+# skorch dirname or f_params): an allow-listed class built with a hostile value
+# would write there, or with joblib's Memory load pickles from there.
+_PATH_PARAM = re.compile(r"^memory$|dir|path|file|^f_")
 
 
 class UntrustedCheckpointError(ValueError):
@@ -208,6 +216,25 @@ def params_from_json(spec, *, trusted=(), replace=None):
             "scikit-learn estimator class, so it is not called."
         )
     replace = replace or {}
+    defaults = {
+        p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
+    }
+    for key, value in spec["params"].items():
+        if (
+            key not in replace
+            and value is not None
+            and value != defaults.get(key, inspect.Parameter.empty)
+            and _PATH_PARAM.search(key)
+            and not _within(cls.__module__, tuple(trusted))
+        ):
+            raise UntrustedCheckpointError(
+                f"The checkpoint sets {cls.__name__}({key}={value!r}): a location "
+                "the estimator would write to or read from (scikit-learn's "
+                "memory= even unpickles what it finds there); nothing was built. "
+                "If you trust the folder's author, pass "
+                f"trusted=({cls.__module__.split('.')[0]!r},), or pass the "
+                "estimators yourself."
+            )
     params = {
         k: replace[k] if k in replace else _decode(v, k, trusted)
         for k, v in spec["params"].items()

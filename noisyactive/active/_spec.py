@@ -54,7 +54,14 @@ _TRUSTED_FUNCTIONS = frozenset()
 # Parameters that name a place on disk (sklearn's memory=, a cache_dir, a
 # skorch dirname or f_params): an allow-listed class built with a hostile value
 # would write there, or with joblib's Memory load pickles from there.
-_PATH_PARAM = re.compile(r"^memory$|dir|path|file|^f_")
+_PATH_PARAM = re.compile(r"^memory$|(^|_)dir(name|ectory)?(_|$)|path|file|^f_")
+
+
+def _differs(value, default):
+    try:
+        return bool(value != default)
+    except (TypeError, ValueError):  # e.g. an array default: compare as unequal
+        return True
 
 
 class UntrustedCheckpointError(ValueError):
@@ -223,7 +230,7 @@ def params_from_json(spec, *, trusted=(), replace=None):
         if (
             key not in replace
             and value is not None
-            and value != defaults.get(key, inspect.Parameter.empty)
+            and _differs(value, defaults.get(key, inspect.Parameter.empty))
             and _PATH_PARAM.search(key)
             and not _within(cls.__module__, tuple(trusted))
         ):

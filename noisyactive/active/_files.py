@@ -160,9 +160,6 @@ def disk_mark(directory):
     return tuple(marks)
 
 
-# (the lock, CheckpointLock, is in noisyactive.active._lock)
-
-
 # -- the journal ----------------------------------------------------------------
 
 

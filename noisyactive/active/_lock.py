@@ -88,7 +88,7 @@ class CheckpointLock:
             return None
 
     def held(self):
-        """Whether this process holds the lock."""
+        """Whether this thread holds the lock."""
         return (os.path.realpath(self.folder), threading.get_ident()) in _HELD
 
     def acquire(self):

@@ -157,13 +157,14 @@ def refine_noise_rates(
         expected = 0.0
         for stratum, p in zip((kept, ~kept), p0):
             part = members & stratum
+            n_part = int(part.sum())
             n_seen = int((part & seen).sum())
             n_wrong = int((part & wrong).sum())
-            n_rest = int(part.sum()) - n_seen
+            n_rest = n_part - n_seen
             denom = n_seen + strength
             rate = (n_wrong + strength * p) / denom if denom else 0.0
             if ranked and n_seen and n_rest:
-                left = max(0.0, p * int(part.sum()) - n_wrong) / n_rest
+                left = max(0.0, p * n_part - n_wrong) / n_rest
                 rate = min(rate, left)
             expected += n_wrong + n_rest * rate
         rates[c] = expected / n_c

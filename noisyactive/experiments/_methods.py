@@ -89,6 +89,11 @@ def method_label(method, config):
     return f"{family} ({vog_name(config)}) + {strategy}"
 
 
+def vog_off(config):
+    """Whether ``config`` runs VOG at m = 0, where "CT-VOG" is plain Co-teaching."""
+    return float(config.get("mix_ratio", 0.5)) == 0.0
+
+
 def duplicate_methods(methods, config):
     """Methods identical to another requested one under ``config`` (dropped,
     not run): VOG at m = 0 is plain Co-teaching; CE + AL forced to the refit
@@ -97,7 +102,7 @@ def duplicate_methods(methods, config):
     forced = "ce_al_finetune_entropy" if config.get("refit") == "finetune" else None
     forced = forced or "ce_al_retrain_entropy"
     same[forced] = "ce_al_entropy"
-    if float(config.get("mix_ratio", 0.5)) == 0.0:
+    if vog_off(config):
         same.update(ct_vog_entropy="ct_entropy", cq_vog_entropy="cq_entropy")
     return {m: same[m] for m in methods if m in same and same[m] in methods}
 

@@ -24,6 +24,7 @@ from noisyactive.experiments._methods import (
     make_cleaner,
     make_filter,
     make_finetune_filter,
+    vog_off,
 )
 from noisyactive.query import get_query_strategy
 
@@ -277,7 +278,7 @@ def run_experiment(
 
     variants = {METHODS[m][0] for m in methods} - {None}
     if phase1:  # the Table-1 comparison; at m = 0 "CT-VOG" is CT
-        variants |= {"ct", "ct_vog"} if float(config.get("mix_ratio", 0.5)) else {"ct"}
+        variants |= {"ct"} if vog_off(config) else {"ct", "ct_vog"}
     masks, filters = {}, {}
     for variant in sorted(variants):
         saved = done.get(f"phase1/{variant}")

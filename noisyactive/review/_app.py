@@ -146,7 +146,7 @@ def create_app(session, *, auto_next=False, hosts=None):
         if not auto_next or training():
             return
         p = session.progress()
-        if auto_next and not p["open"] and (p["answered"] or not session.finished()):
+        if not p["open"] and (p["answered"] or not session.finished()):
             trainer.start()
 
     @app.get("/")

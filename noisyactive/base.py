@@ -24,8 +24,22 @@ from torch import nn
 
 from noisyactive.classifiers._arrays import InputNorm
 from noisyactive.classifiers._callbacks import RestoreBestEpoch
-from noisyactive.classifiers._inputs import prepare_input
-from noisyactive.nets import MLP, ResNet18, SmallCNN, final_linear
+from noisyactive.classifiers._inputs import default_cache_dir, prepare_input
+from noisyactive.nets import (
+    MLP,
+    EfficientNetLite,
+    ResNet18,
+    SmallCNN,
+    final_linear,
+    pretrained_input_norm,
+)
+from noisyactive.nets._frozen import (
+    FrozenTrunkNet,
+    PartlyFrozen,
+    TrunkFeatureCache,
+    n_frozen_units,
+    trunk_units,
+)
 from noisyactive.utils._param_validation import (
     HasMethods,
     Integral,
@@ -43,7 +57,22 @@ __all__ = [
     "resolve_device",
 ]
 
-_NAMED_MODULES = {"resnet18": ResNet18, "mlp": MLP, "small_cnn": SmallCNN}
+_NAMED_MODULES = {
+    "resnet18": ResNet18,
+    "mlp": MLP,
+    "small_cnn": SmallCNN,
+    "efficientnet_lite0": EfficientNetLite,
+    "efficientnet_lite1": EfficientNetLite,
+    "efficientnet_lite2": EfficientNetLite,
+}
+
+
+_SPLITTABLE = (
+    "resnet18",
+    "efficientnet_lite0",
+    "efficientnet_lite1",
+    "efficientnet_lite2",
+)
 
 
 def resolve_device(device):
@@ -144,30 +173,42 @@ class NetworkFactory:
         weights,
         stats,
         device="cpu",
+        freeze=None,
+        cached=False,
     ):
         self.module, self.kwargs = module, kwargs
         self.input_kind, self.input_shape = input_kind, input_shape
         self.n_classes, self.weights, self.stats = n_classes, weights, stats
-        self.device = device
+        self.device, self.freeze, self.cached = device, freeze, cached
 
     def _body(self):
         spec, kw = self.module, dict(self.kwargs)
         image = self.input_kind == "image"
         if isinstance(spec, nn.Module):
-            body = copy.deepcopy(spec)
-            for sub in body.modules():  # a fresh initialisation per network
-                if hasattr(sub, "reset_parameters"):
-                    sub.reset_parameters()
-            return body
+            # The user's module as given, weights included: each network is a
+            # copy of it (a pretrained module keeps its pretraining).
+            return copy.deepcopy(spec)
         if spec == "auto":
             spec = "resnet18" if image else "mlp"
-        cls = _NAMED_MODULES.get(spec, spec) if isinstance(spec, str) else spec
+        name = spec if isinstance(spec, str) else None
+        cls = _NAMED_MODULES.get(spec, spec) if name else spec
         if cls is ResNet18:
             kw.setdefault(
                 "small_input", auto_small_input(self.input_shape, self.device)
             )
-            if self.weights is not None:
-                kw.setdefault("weights", self.weights)
+        if cls is EfficientNetLite:
+            kw.setdefault("variant", name.removeprefix("efficientnet_"))
+            kw.setdefault("image_size", max(self.input_shape[1:]))
+        if self.weights is not None:
+            if not _accepts(cls, "weights"):
+                label = name or getattr(cls, "__name__", repr(cls))
+                raise ValueError(
+                    f"weights={self.weights!r} was given but module {label!r} takes "
+                    "no weights; use module='resnet18' or 'efficientnet_lite0' (or "
+                    "a module object that already holds its weights), or "
+                    "weights=None."
+                )
+            kw.setdefault("weights", self.weights)
         if _accepts(cls, "num_classes"):
             kw.setdefault("num_classes", self.n_classes)
         if image and _accepts(cls, "in_channels"):
@@ -179,6 +220,11 @@ class NetworkFactory:
     def __call__(self):
         body = self._body()
         final_linear(body)  # refuse early if it does not end in nn.Linear
+        k = n_frozen_units(self.freeze, len(trunk_units(body)))
+        if self.cached:  # input: the frozen trunk's cached output
+            return FrozenTrunkNet(body, k, *self.stats)
+        if k:
+            body = PartlyFrozen(body, k)
         return InputNorm(body, *self.stats)
 
 
@@ -229,6 +275,12 @@ class BaseNetEstimator(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "optimizer": [HasMethods(["step"]), type],
+        "freeze": [
+            None,
+            StrOptions({"trunk"}),
+            Interval(Integral, 0, None, closed="left"),
+            Interval(Real, 0, 1, closed="right"),
+        ],
     }
 
     # -- helpers used by subclasses ----------------------------------------------
@@ -257,7 +309,7 @@ class BaseNetEstimator(ClassifierMixin, BaseEstimator):
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
     def _prepare(self, X, y=None, *, reset):
-        return prepare_input(
+        X, y = prepare_input(
             self,
             X,
             y,
@@ -265,26 +317,81 @@ class BaseNetEstimator(ClassifierMixin, BaseEstimator):
             image_size=self.image_size,
             cache_dir=self.cache_dir,
         )
+        if self._caches_trunk():
+            X = self._trunk_features(X)
+        return X, y
 
-    def _net_kwargs(self, X, n_classes):
-        """Constructor arguments of the skorch net (:class:`ArrayNet`) for data X."""
-        device = resolve_device(self.device)
-        is_image = self.input_kind_ == "image"
-        amp = _autocast_dtype(self.precision, device, is_image)
-        unit = X.dtype == np.uint8 or (is_image and X.min() >= 0 and X.max() <= 1)
-        rng = check_random_state(self.random_state)
-        factory = NetworkFactory(
+    # -- a frozen pretrained trunk, computed once per image ------------------------
+    def _caches_trunk(self):
+        """True when the frozen part's output is cached: ``freeze`` set, image
+        input, a named network that can be split (ResNet18, EfficientNet-Lite)
+        with pretrained ``weights`` (a fixed trunk with a known normalisation)."""
+        freeze = getattr(self, "freeze", None)
+        return (
+            freeze not in (None, 0, False)
+            and getattr(self, "input_kind_", None) == "image"
+            and self.weights is not None
+            and isinstance(self.module, str)
+            and self.module in _SPLITTABLE
+            and pretrained_input_norm(self.module) is not None
+        )
+
+    def _factory(self, n_classes, stats, device, cached=False):
+        return NetworkFactory(
             self.module,
             dict(self.module_kwargs or {}),
             self.input_kind_,
             self.input_shape_,
             n_classes,
             self.weights,
-            input_stats(X, self.input_kind_),
+            stats,
             device=device,
+            freeze=getattr(self, "freeze", None),
+            cached=cached,
         )
+
+    def _trunk_features(self, X):
+        """Frozen-trunk output of images X: (n, views, C, H, W) float16, 8 views
+        (flips and right-angle rotations) when ``augment``, else 1."""
+        device = resolve_device(self.device)
+        stats = pretrained_input_norm(self.module, self.input_shape_[0])
+        trunk = self._factory(2, stats, device, cached=True)().to(device)
+        folder = self.cache_dir
+        if folder == "auto":
+            folder = default_cache_dir()
+        cache = TrunkFeatureCache(
+            None if folder is None else os.path.join(folder, "trunk-features"),
+            n_views=8 if self.augment else 1,
+        )
+        return cache.features(trunk, X, device=device)
+
+    def _input_norm(self, X):
+        """The input normalisation: the pretraining's own for pretrained weights
+        on images (ImageNet statistics for ResNet18, (x - 127) / 128 for
+        EfficientNet-Lite), else the data's per-channel (per-feature) statistics."""
+        if self.weights is not None and self.input_kind_ == "image":
+            norm = pretrained_input_norm(self.module, self.input_shape_[0])
+            if norm is not None:
+                return norm
+        return input_stats(X, self.input_kind_)
+
+    def _net_kwargs(self, X, n_classes):
+        """Constructor arguments of the skorch net (:class:`ArrayNet`) for data X."""
+        device = resolve_device(self.device)
+        is_image = self.input_kind_ == "image"
+        amp = _autocast_dtype(self.precision, device, is_image)
+        rng = check_random_state(self.random_state)
+        cached = self._caches_trunk()
+        if cached:  # X holds trunk features; the views are the augmentation
+            stats = pretrained_input_norm(self.module, self.input_shape_[0])
+            factory = self._factory(n_classes, stats, device, cached=True)
+            is_image, unit = False, True
+        else:
+            factory = self._factory(n_classes, self._input_norm(X), device)
+            unit = X.dtype == np.uint8 or (is_image and X.min() >= 0 and X.max() <= 1)
         settings = dict(
             is_image=is_image,
+            views=cached,
             augment=bool(self.augment) and is_image,
             unit_range=bool(unit),
             amp_dtype=amp,

@@ -213,6 +213,18 @@ class ArrayNet(NeuralNet):
 
     def prepare_batch(self, xb, training):
         """uint8 -> [0, 1] float, augmentation (images, training), channels-last."""
+        if self._setting("views"):
+            # Cached frozen-trunk features (n, views, ...): a random view per
+            # sample is the augmentation; prediction reads view 0 (the image).
+            pick = torch.zeros(len(xb), dtype=torch.long, device=xb.device)
+            if training and xb.shape[1] > 1:
+                pick = torch.randint(
+                    xb.shape[1],
+                    (len(xb),),
+                    generator=self.augment_gen_,
+                    device=self.augment_gen_.device,
+                ).to(xb.device)
+            xb = xb[torch.arange(len(xb), device=xb.device), pick].float()
         if xb.dtype == torch.uint8:
             xb = xb.float().div_(255.0)
         if training and self._setting("augment") and self._setting("is_image"):

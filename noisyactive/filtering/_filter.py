@@ -54,14 +54,16 @@ class NoisyLabelFilter(BaseNetEstimator):
 
     Parameters
     ----------
-    module : "auto", "resnet18", "mlp", "small_cnn", nn.Module class or instance
+    module : "auto", "resnet18", "efficientnet_lite0", "mlp", "small_cnn", \
+nn.Module class or instance
         ``"auto"``: ResNet18 for images (3x3 stem for images of 64 px or less on
         a GPU, :func:`noisyactive.base.auto_small_input`), an
         MLP for 2-D input. Any module ending in ``nn.Linear`` works.
     module_kwargs : dict, default=None
         Extra constructor arguments of the module.
     weights : None, "imagenet" or path, default=None
-        Local pretrained ResNet18 weights; never downloaded.
+        Local pretrained weights, never downloaded (see
+        :class:`~noisyactive.NetClassifier`).
     mix_ratio : float in [0, 1], default=0.0
         ``m``: share of the kept samples chosen by VOG. 0 is plain Co-teaching.
     forget_rate : float in [0, 1) or "auto", default="auto"
@@ -99,8 +101,8 @@ class NoisyLabelFilter(BaseNetEstimator):
         ``forget_rate="auto"``, where the estimate then sets ``forget_rate_``
         only; pass both a matrix and a number to avoid the estimate's cost.
     max_epochs, batch_size, lr, momentum, weight_decay, lr_schedule, augment, \
-image_size, cache_dir, device, precision, optimizer, callbacks, random_state, \
-verbose
+image_size, cache_dir, device, precision, optimizer, freeze, callbacks, \
+random_state, verbose
         As in :class:`~noisyactive.NetClassifier` (SGD 0.01, momentum 0.9, weight
         decay 1e-4, cosine schedule, the paper's augmentations for images, CUDA with
         bf16 autocast when present). A ``batch_size`` larger than the data trains
@@ -202,6 +204,7 @@ verbose
         device="auto",
         precision="auto",
         optimizer=torch.optim.SGD,
+        freeze=None,
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -230,6 +233,7 @@ verbose
         self.device = device
         self.precision = precision
         self.optimizer = optimizer
+        self.freeze = freeze
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose

@@ -6,7 +6,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["ResNet18", "resnet18_weights_path"]
+__all__ = ["IMAGENET_NORM", "ResNet18", "resnet18_weights_path"]
+
+#: torchvision's ImageNet normalisation (mean, std per RGB channel on [0, 1]).
+IMAGENET_NORM = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 _IMAGENET_FILE = "resnet18-f37072fd.pth"  # torchvision's ResNet18_Weights.IMAGENET1K_V1
 
@@ -121,6 +124,40 @@ class ResNet18(nn.Module):
                     f"{bad_missing[:5]}, unexpected {list(unexpected)[:5]}."
                 )
         self.model = model
+
+    def trunk_units(self):
+        """The trunk in forward order (stem, then each residual block): what
+        ``freeze`` counts."""
+        m = self.model
+        return [
+            nn.ModuleList([m.conv1, m.bn1]),
+            *m.layer1,
+            *m.layer2,
+            *m.layer3,
+            *m.layer4,
+        ]
+
+    def _blocks(self):
+        m = self.model
+        return [*m.layer1, *m.layer2, *m.layer3, *m.layer4]
+
+    def forward_to(self, x, k):
+        """The output of the first ``k`` trunk units (see :meth:`trunk_units`)."""
+        m = self.model
+        if k >= 1:
+            x = m.maxpool(m.relu(m.bn1(m.conv1(x))))
+        for block in self._blocks()[: max(k - 1, 0)]:
+            x = block(x)
+        return x
+
+    def forward_from(self, h, k):
+        """The rest of the network on the output of the first ``k`` trunk units."""
+        m = self.model
+        if k == 0:
+            h = m.maxpool(m.relu(m.bn1(m.conv1(h))))
+        for block in self._blocks()[max(k - 1, 0) :]:
+            h = block(h)
+        return m.fc(torch.flatten(m.avgpool(h), 1))
 
     def forward(self, x):
         return self.model(x)

@@ -313,7 +313,7 @@ def inside(directory, name):
             f"The checkpoint names the file {name!r}, which is not a plain file "
             f"name inside {root}; refusing to read it."
         )
-    return path
+    return os.path.join(root, name)  # a link in the folder is refused on opening
 
 
 def file_digest(path):

@@ -175,11 +175,17 @@ def test_skops_gadget_is_refused(tmp_path, marker, gadget_module, gadget):
         _campaign(folder)
 
 
-def test_skops_gadget_is_refused_by_the_cli(tmp_path, marker, gadget_module):
+def test_skops_gadget_is_refused_by_the_cli(tmp_path, marker, gadget_module, capsys):
     from noisyactive.cli import main
 
     folder = tmp_path / "ckpt"
-    _campaign(folder)
+    _, X, _ = _campaign(folder)
+    data = tmp_path / "X.npz"
+    np.savez(data, X=X)
+    assert (
+        main(["export", str(folder), str(tmp_path / "ok.csv"), "--data", str(data)])
+        == 0
+    )
     _plant(
         folder, _call_node("sklearn.utils.discovery", "import_module", [gadget_module])
     )
@@ -187,10 +193,11 @@ def test_skops_gadget_is_refused_by_the_cli(tmp_path, marker, gadget_module):
     for argv in (
         ["export", str(folder), str(out)],
         ["query", str(folder), "--csv", str(tmp_path / "q.csv")],
+        ["teach", str(folder), str(tmp_path / "ok.csv")],
     ):
-        with pytest.raises((SystemExit, *REFUSED)):
-            main(argv)
-    assert not out.exists()
+        with pytest.raises((SystemExit, *REFUSED), match="functions are never loaded"):
+            main([*argv, "--data", str(data)])
+    assert not out.exists() and not (tmp_path / "q.csv").exists()
 
 
 @pytest.mark.parametrize(

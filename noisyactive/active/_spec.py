@@ -23,6 +23,7 @@ import io
 import json
 import os
 import re
+import sys
 import types
 import zipfile
 
@@ -413,11 +414,16 @@ def _skops_nodes(blob):
 
 def _skops_allowed(module, name, trusted):
     """Whether a type a skops file names (and skops does not trust by itself)
-    may be built: one of :data:`SKOPS_CLASSES`, or a class or function the
-    user trusts, each resolved and checked to be what the name says."""
+    may be built: one of :data:`SKOPS_CLASSES`, a type or function of the
+    objects the user passed (``trusted`` holds their dotted names; their
+    modules are loaded already), or one from a module the user names in
+    ``trusted``; each resolved and checked to be what the name says."""
     dotted = f"{module}.{name}"
-    by_user = dotted in trusted or _within(module, tuple(trusted))
-    if dotted not in SKOPS_CLASSES and not by_user:
+    if dotted in trusted and module in sys.modules:  # the user's own objects
+        obj = getattr(sys.modules[module], name, None)
+        real = f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
+        return real == dotted
+    if dotted not in SKOPS_CLASSES and not _within(module, tuple(trusted)):
         return False
     try:
         obj = _resolve(f"{module}:{name}", trusted)
@@ -425,8 +431,9 @@ def _skops_allowed(module, name, trusted):
         return False
     if not isinstance(obj, type):  # a function: only from a module the user named
         return _within(getattr(obj, "__module__", "") or "", tuple(trusted))
-    real = f"{obj.__module__}.{obj.__qualname__}"
-    return real == dotted or (by_user and real in trusted)
+    return f"{obj.__module__}.{obj.__qualname__}" == dotted or _within(
+        obj.__module__, tuple(trusted)
+    )
 
 
 def _check_skops_types(blob, trusted, name):

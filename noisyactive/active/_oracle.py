@@ -99,6 +99,8 @@ def validate_oracle_labels(answers, classes, *, n_expected, round_=None, indices
             "label per sample (None to abstain)."
         )
     lookup = {c: k for k, c in enumerate(np.asarray(classes).tolist())}
+    # True == 1 and hashes like it: without this, True would be class 1.
+    bool_classes = all(isinstance(c, bool) for c in lookup)
     encoded = np.full(n_expected, -1, dtype=np.intp)
     answered = np.ones(n_expected, dtype=bool)
     bad = []
@@ -107,6 +109,9 @@ def validate_oracle_labels(answers, classes, *, n_expected, round_=None, indices
             answered[pos] = False
             continue
         key = value.item() if isinstance(value, np.generic) else value
+        if isinstance(key, bool) and not bool_classes:
+            bad.append(pos)
+            continue
         try:
             encoded[pos] = lookup[key]
         except (KeyError, TypeError):  # TypeError: unhashable answer
@@ -117,8 +122,9 @@ def validate_oracle_labels(answers, classes, *, n_expected, round_=None, indices
         raise UnknownLabelError(
             f"The oracle{where} returned labels {_listed(values[p] for p in bad)} "
             f"for samples {_listed(idx[bad].tolist())} that are not among the "
-            f"known classes {_listed(np.asarray(classes).tolist())}. Answer with "
-            "class values, or None to abstain.",
+            f"known classes {_listed(np.asarray(classes).tolist())}"
+            f"{' (True/False are not classes here)' if not bool_classes else ''}. "
+            "Answer with class values, or None to abstain.",
             encoded,
             valid,
         )

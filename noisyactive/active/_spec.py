@@ -5,29 +5,41 @@
 functions, only a short named list) from an allow-list: noisyactive, scikit-learn,
 skorch, ``torch.nn``, ``torch.optim`` and torchvision, plus the modules a user
 names in ``trusted``. A module outside the list is never imported, so a
-received checkpoint cannot run its code. Fitted scikit-learn objects go
-through :mod:`skops.io` (its own trusted-types check, against the same list),
-networks through ``torch.save`` / ``torch.load(weights_only=True)``.
+received checkpoint cannot run its code; no module named ``__main__`` is ever
+imported, and no skorch callback class is taken from a file (a callback
+writes files when the network trains). Fitted scikit-learn objects go
+through :mod:`skops.io`: besides the types skops trusts itself, a file may
+hold only the classes of :data:`SKOPS_CLASSES` (the helper objects inside
+the scikit-learn classifiers noisyactive saves), each resolved and checked
+to be that very class; a function, or a class outside that list, in any
+node (a reduce constructor included) is refused unless the user trusts it.
+Networks go through ``torch.save`` / ``torch.load(weights_only=True)``.
 """
 
+import hashlib
 import importlib
 import inspect
 import io
+import json
 import os
 import re
+import sys
 import types
+import zipfile
 
 import numpy as np
 
 from noisyactive.active._files import (
     CheckpointCorruptedError,
     atomic_write,
-    file_digest,
+    check_archive,
     inside,
+    read_bytes,
 )
 
 __all__ = [
     "TRUSTED_MODULES",
+    "SKOPS_CLASSES",
     "UntrustedCheckpointError",
     "params_to_json",
     "params_from_json",
@@ -49,6 +61,48 @@ TRUSTED_MODULES = (
 # deletes files, one that imports a user's file) must not be reachable. Only
 # the functions named here are trusted without the user saying so (trusted=).
 _TRUSTED_FUNCTIONS = frozenset()
+
+# Classes a .skops file of noisyactive holds besides the types skops trusts by
+# default (scikit-learn's estimators, numpy arrays and dtypes, containers):
+# the helper objects of the scikit-learn classifiers it saves. Each is
+# resolved and compared by identity before skops may build it; any other
+# class or function in a file is refused unless the user trusts it.
+SKOPS_CLASSES = frozenset(
+    [
+        "sklearn.tree._tree.Tree",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.calibration._TemperatureScaling",
+    ]
+    + [
+        f"sklearn.metrics._dist_metrics.{name}Distance{bits}"
+        for bits in (32, 64)
+        for name in (
+            "BrayCurtis",
+            "Canberra",
+            "Chebyshev",
+            "Dice",
+            "Euclidean",
+            "Hamming",
+            "Haversine",
+            "Jaccard",
+            "Mahalanobis",
+            "Manhattan",
+            "Matching",
+            "Minkowski",
+            "RogersTanimoto",
+            "RussellRao",
+            "SEuclidean",
+            "SokalMichener",
+            "SokalSneath",
+        )  # not PyFuncDistance: it wraps a function
+    ]
+)
 
 
 # Parameters that name a place on disk (sklearn's memory=, a cache_dir, a
@@ -76,6 +130,12 @@ def _check_trusted(ref, trusted):
     module, _, qualname = ref.partition(":")
     allowed = TRUSTED_MODULES + tuple(trusted)
     parts = qualname.split(".")
+    if any(p in ("__main__", "__mp_main__") for p in module.split(".")):
+        raise UntrustedCheckpointError(
+            f"The checkpoint refers to {ref!r}: a program's __main__ module runs "
+            "that program when imported, so it is never imported from a "
+            "checkpoint, trusted or not; nothing was imported."
+        )
     if (
         not module
         or not _within(module, allowed)
@@ -100,8 +160,17 @@ def _resolve(ref, trusted):
     # A trusted module may re-export something else (sklearn.x:os.system), and
     # a function runs when the cleaner calls it: check what was found.
     owner = getattr(obj, "__module__", None) or ""
+    if _is_callback(obj):
+        raise UntrustedCheckpointError(
+            f"The checkpoint refers to {ref!r}, a skorch callback class: a "
+            "callback runs while the network trains (checkpoint callbacks write "
+            "files), so none is taken from a checkpoint; nothing was built. "
+            "Pass the estimators yourself to use callbacks."
+        )
     if isinstance(obj, type):
-        ok = _within(owner, TRUSTED_MODULES + tuple(trusted))
+        ok = (
+            _within(owner, TRUSTED_MODULES + tuple(trusted)) and "__main__" not in owner
+        )
     elif isinstance(obj, types.FunctionType):
         name = f"{owner}:{getattr(obj, '__qualname__', '')}"
         ok = name in _TRUSTED_FUNCTIONS or _within(owner, tuple(trusted))
@@ -115,6 +184,16 @@ def _resolve(ref, trusted):
             "trusted=(...) or the estimators themselves."
         )
     return obj
+
+
+def _is_callback(obj):
+    if not isinstance(obj, type):
+        return False
+    try:
+        from skorch.callbacks import Callback
+    except ImportError:  # pragma: no cover - skorch is a dependency
+        return False
+    return issubclass(obj, Callback)
 
 
 # -- parameters as JSON -------------------------------------------------------------
@@ -216,8 +295,19 @@ def params_from_json(spec, *, trusted=(), replace=None):
     """
     from sklearn.base import BaseEstimator
 
+    if not (isinstance(spec, dict) and isinstance(spec.get("class"), str)):
+        raise UntrustedCheckpointError(
+            f"The checkpoint describes an estimator as {spec!r}; expected "
+            '{"class": "module:Class", "params": {...}}.'
+        )
+    if not isinstance(spec.get("params", {}), dict):
+        raise UntrustedCheckpointError(
+            f"The checkpoint gives {spec['class']!r} the parameters "
+            f"{spec['params']!r}; expected a JSON object."
+        )
+    spec = {"class": spec["class"], "params": spec.get("params", {})}
     cls = _resolve(spec["class"], trusted)
-    if not issubclass(cls, BaseEstimator):
+    if not isinstance(cls, type) or not issubclass(cls, BaseEstimator):
         raise UntrustedCheckpointError(
             f"The checkpoint names {spec['class']!r} as an estimator; it is not a "
             "scikit-learn estimator class, so it is not called."
@@ -301,29 +391,87 @@ def save_model(directory, stem, model):
         name, fmt, blob = f"{stem}.skops", "skops", sio.dumps(model)
     path = os.path.join(directory, name)
     atomic_write(path, lambda fh: fh.write(blob))
-    return name, fmt, file_digest(path)
+    return name, fmt, hashlib.sha256(blob).hexdigest()
 
 
-def _check_skops_types(untrusted, trusted, name):
-    allowed = TRUSTED_MODULES + tuple(trusted)
-    bad = [
-        t
-        for t in untrusted
-        if t not in trusted and not _within(t.rpartition(".")[0], allowed)
-    ]
+def _skops_nodes(blob):
+    """``(module, name)`` of every node of a skops file's schema (what skops
+    would import), read as plain JSON: nothing is imported here."""
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found, stack = set(), [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            module, name = node.get("__module__"), node.get("__class__")
+            if isinstance(module, str) and isinstance(name, str):
+                found.add((module, name))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _skops_allowed(module, name, trusted):
+    """Whether a type a skops file names (and skops does not trust by itself)
+    may be built: one of :data:`SKOPS_CLASSES`, a type or function of the
+    objects the user passed (``trusted`` holds their dotted names; their
+    modules are loaded already), or one from a module the user names in
+    ``trusted``; each resolved and checked to be what the name says."""
+    dotted = f"{module}.{name}"
+    if dotted in trusted and module in sys.modules:  # the user's own objects
+        obj = getattr(sys.modules[module], name, None)
+        real = f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
+        return real == dotted
+    if dotted not in SKOPS_CLASSES and not _within(module, tuple(trusted)):
+        return False
+    try:
+        obj = _resolve(f"{module}:{name}", trusted)
+    except (UntrustedCheckpointError, ImportError, AttributeError):
+        return False
+    if not isinstance(obj, type):  # a function: only from a module the user named
+        return _within(getattr(obj, "__module__", "") or "", tuple(trusted))
+    return f"{obj.__module__}.{obj.__qualname__}" == dotted or _within(
+        obj.__module__, tuple(trusted)
+    )
+
+
+def _check_skops_types(blob, trusted, name):
+    """Refuse a skops file naming anything but the types skops trusts itself
+    and :func:`_skops_allowed` admits; returns the names to pass to skops."""
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(data=blob)
+        nodes = _skops_nodes(blob)
+    except Exception as exc:
+        raise CheckpointCorruptedError(
+            f"{name} is damaged ({type(exc).__name__}: {exc})."
+        ) from exc
+    trusted = tuple(trusted)
+    bad = []
+    for type_name in untrusted:
+        pairs = [(m, n) for m, n in nodes if f"{m}.{n}" == type_name]
+        if not pairs or not all(_skops_allowed(m, n, trusted) for m, n in pairs):
+            bad.append(type_name)
     if bad:
         raise UntrustedCheckpointError(
-            f"{name} contains types outside the trusted modules: {bad}. Nothing "
-            "was loaded. If you trust the folder's author, pass "
-            "trusted=(<their modules>,), or pass the estimators yourself."
+            f"{name} names {sorted(bad)}: not classes noisyactive saves in a "
+            "model file (functions are never loaded from one). Nothing was "
+            "loaded or imported from it. If you trust the folder's author, pass "
+            "trusted=(<those names or their modules>,), or pass the estimators "
+            "yourself."
         )
+    return untrusted
 
 
 def load_model(directory, name, fmt, sha256, template, *, trusted=(), what=""):
     """Load a model saved by :func:`save_model` after checking its checksum.
 
+    The file is read once, without following a link; its checksum and the
+    sizes it declares are checked on those bytes before anything is built.
     ``template`` (an unfitted clone) receives torch state; skops files are
-    checked against the trusted modules first.
+    checked against :data:`SKOPS_CLASSES` and ``trusted`` first.
     """
     path = inside(directory, name)
     if fmt not in ("torch", "skops"):
@@ -331,13 +479,16 @@ def load_model(directory, name, fmt, sha256, template, *, trusted=(), what=""):
             f"The checkpoint gives {name!r} the format {fmt!r}; only 'torch' "
             "(weights only) and 'skops' files are read."
         )
-    if not os.path.isfile(path) or file_digest(path) != sha256:
-        state = "missing" if not os.path.isfile(path) else "damaged (checksum)"
-        raise CheckpointCorruptedError(f"{path} is {state}.{what}")
+    if not os.path.lexists(path):
+        raise CheckpointCorruptedError(f"{path} is missing.{what}")
+    blob = read_bytes(path)
+    if hashlib.sha256(blob).hexdigest() != sha256:
+        raise CheckpointCorruptedError(f"{path} is damaged (checksum).{what}")
+    check_archive(blob, path)
     if fmt == "torch":
         import torch
 
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
         template.set_torch_state(state)
         net = getattr(template, "net_", None)
         for gen_name, gen_state in state.get("generators", {}).items():
@@ -345,8 +496,5 @@ def load_model(directory, name, fmt, sha256, template, *, trusted=(), what=""):
         return template
     import skops.io as sio
 
-    with open(path, "rb") as fh:
-        blob = fh.read()
-    untrusted = sio.get_untrusted_types(data=blob)
-    _check_skops_types(untrusted, trusted, name)
+    untrusted = _check_skops_types(blob, trusted, name)
     return sio.loads(blob, trusted=untrusted)

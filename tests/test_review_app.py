@@ -750,8 +750,34 @@ def test_one_server_per_folder_refused_at_start(asked):
         assert first.url.endswith(first.token) and len(first.token) >= 32
         with pytest.raises(ReviewServerRunningError, match="Another review server"):
             ReviewServer(checkpoint, X, port=0)
+        # the command says so and stops, before any answer
+        from noisyactive.cli import main
+
+        np.savez(checkpoint.parent / "train.npz", X=X)
+        data = ["--data", str(checkpoint.parent / "train.npz")]
+        with pytest.raises(SystemExit, match="noisyactive: Another review server"):
+            main(["review", str(checkpoint), "--port", "0", *data])
     finally:
         first.close()
     second = ReviewServer(checkpoint, X, port=0)  # the folder is free again
     assert second.token != first.token  # a new secret for every launch
     second.close()
+
+
+def test_access_log_masks_the_token(asked, caplog):
+    import logging
+    import urllib.request
+
+    from noisyactive.review import ReviewServer
+
+    checkpoint, X, client, token, open_ = asked
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    server = ReviewServer(checkpoint, X, port=0).start()
+    try:
+        url = server.url.replace("/?token=", "/api/status?token=")
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.status == 200
+    finally:
+        server.stop()
+    assert "GET /api/status?token=... " in caplog.text
+    assert server.token not in caplog.text

@@ -1,10 +1,10 @@
 """Start and stop the review page (werkzeug's server under Flask)."""
 
 import os
+import re
 import secrets
 import threading
 
-from noisyactive.active import CheckpointLockedError
 from noisyactive.review._app import _host_names, create_app
 from noisyactive.review._session import ReviewSession
 
@@ -14,8 +14,21 @@ __all__ = ["ReviewServer", "ReviewServerRunningError", "serve"]
 SERVER_LOCK_FILE = "review.lock"
 
 
-class ReviewServerRunningError(CheckpointLockedError):
-    """Another review server holds the checkpoint folder."""
+class ReviewServerRunningError(OSError):
+    """Another review server holds the checkpoint folder (raised when the
+    second one is created; an :class:`OSError` like a port in use)."""
+
+
+def _request_handler():
+    """werkzeug's request handler, with the token masked in its access log."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        def log(self, type, message, *args):
+            text = message % args if args else message
+            super().log(type, "%s", re.sub(r"token=[^&\s\x1b]*", "token=...", text))
+
+    return Handler
 
 
 def _hold_folder(checkpoint):
@@ -87,7 +100,9 @@ class ReviewServer:
             self.token = secrets.token_urlsafe(32)
             self.session = ReviewSession(checkpoint, X, trusted=trusted)
             self.app = create_app(self.session, auto_next=auto_next, token=self.token)
-            self._server = make_server(host, port, self.app, threaded=True)
+            self._server = make_server(
+                host, port, self.app, threaded=True, request_handler=_request_handler()
+            )
         except BaseException:
             self._folder_lock.release()
             raise

@@ -52,6 +52,14 @@ def campaign(tmp_path):
     return tmp_path / "campaign", X
 
 
+def _client(session, **kwargs):
+    """A test client of the page carrying its token, as the page's script does."""
+    app = create_app(session, **kwargs)
+    client = app.test_client()
+    client.environ_base["HTTP_X_REVIEW_TOKEN"] = app.config["token"]
+    return client
+
+
 def _wait_idle(client, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -78,7 +86,7 @@ def test_array_campaign_needs_the_training_data(campaign):
 def test_page_lists_open_samples_with_test_hooks(campaign):
     checkpoint, X = campaign
     session = ReviewSession(checkpoint, X)
-    client = create_app(session).test_client()
+    client = _client(session)
     status = _wait_idle(client)  # a fresh campaign: round 1 is handed out
     assert status["progress"]["batch"] == 3 and status["progress"]["open"] == 3
     html = client.get("/").get_data(as_text=True)
@@ -93,9 +101,10 @@ def test_page_lists_open_samples_with_test_hooks(campaign):
 
 def test_array_samples_are_served_as_png(campaign):
     checkpoint, X = campaign
-    client = create_app(ReviewSession(checkpoint, X)).test_client()
+    client = _client(ReviewSession(checkpoint, X))
     _wait_idle(client)
-    response = client.get("/image/4")
+    _, open_ = _stored_open(checkpoint, X)
+    response = client.get(f"/image/{open_[0]}")
     assert response.mimetype == "image/png"
     from io import BytesIO
 
@@ -108,7 +117,7 @@ def test_array_samples_are_served_as_png(campaign):
 
 def test_answer_is_saved_at_once_and_unknown_label_refused(campaign):
     checkpoint, X = campaign
-    client = create_app(ReviewSession(checkpoint, X)).test_client()
+    client = _client(ReviewSession(checkpoint, X))
     _wait_idle(client)
     _, open_ = _stored_open(checkpoint, X)
     bad = client.post("/api/answer", json={"index": open_[0], "label": "zebra"})
@@ -124,7 +133,7 @@ def test_answer_is_saved_at_once_and_unknown_label_refused(campaign):
 
 def test_auto_next_retrains_when_the_batch_is_answered(campaign):
     checkpoint, X = campaign
-    client = create_app(ReviewSession(checkpoint, X), auto_next=True).test_client()
+    client = _client(ReviewSession(checkpoint, X), auto_next=True)
     _wait_idle(client)
     _, first = _stored_open(checkpoint, X)
     for index, label in zip(first, ["mel", "", "nv"]):
@@ -309,7 +318,7 @@ def test_cli_labelstudio_export_and_import_without_finishing(campaign, tmp_path)
 
 def test_cross_site_and_non_json_posts_are_refused(campaign):
     checkpoint, X = campaign
-    client = create_app(ReviewSession(checkpoint, X)).test_client()
+    client = _client(ReviewSession(checkpoint, X))
     _wait_idle(client)
     _, open_ = _stored_open(checkpoint, X)
     body = json.dumps({"index": open_[0], "label": "mel"})
@@ -346,6 +355,7 @@ def test_server_answers_only_to_its_own_host(campaign):
     server = ReviewServer(checkpoint, X, port=0)
     try:
         client = server.app.test_client()
+        client.environ_base["HTTP_X_REVIEW_TOKEN"] = server.token
         own = f"http://127.0.0.1:{server.port}"
         assert client.get("/api/status", base_url=own).status_code == 200
         local = f"http://localhost:{server.port}"
@@ -355,7 +365,7 @@ def test_server_answers_only_to_its_own_host(campaign):
         refused = client.post("/api/next", json={}, base_url=rebound)
         assert refused.status_code == 403
     finally:
-        server._server.server_close()
+        server.close()
 
 
 def _own_module_campaign(folder):
@@ -400,7 +410,7 @@ def test_campaigns_of_own_modules_open_with_trusted(tmp_path, capsys):
     os.utime(folder / os.listdir(folder)[0])
     assert session.progress()["answered"] == 1
     server = ReviewServer(folder, X, port=0, trusted=("_stubs",))
-    server._server.server_close()
+    server.close()
     np.savez(tmp_path / "train.npz", X=X)
     common = [str(folder), "--data", str(tmp_path / "train.npz")]
     with pytest.raises(SystemExit, match="--trusted MODULE"):
@@ -462,3 +472,312 @@ def test_trainer_does_not_wait_on_a_training_session():
     while trainer.status()["state"] == "training" and time.time() < deadline:
         time.sleep(0.01)
     assert trainer.status()["state"] == "done" and session.rounds == 1
+
+
+# -- a small, strict local server (issue 23, finding 5) ---------------------------
+
+
+@pytest.fixture(scope="module")
+def _asked(tmp_path_factory):
+    """One campaign with round 1 handed out, fitted once for the tests below."""
+    folder = tmp_path_factory.mktemp("asked") / "campaign"
+    X, y = _data()
+    from noisyactive.active import ActiveLabelCleaner
+    from noisyactive.classifiers import NetClassifier
+    from noisyactive.filtering import NoisyLabelFilter
+
+    net = dict(module="small_cnn", batch_size=32, random_state=0)
+    cleaner = ActiveLabelCleaner(
+        estimator=NoisyLabelFilter(
+            max_epochs=2, num_gradual=1, vog_window=2, forget_rate=0.2, **net
+        ),
+        classifier=NetClassifier(max_epochs=1, **net),
+        oracle=None,
+        batch_size=3,
+        n_rounds=2,
+        checkpoint=str(folder),
+        random_state=0,
+    )
+    cleaner.fit(X, y)
+    cleaner.query(X)
+    return folder, X
+
+
+@pytest.fixture
+def asked(_asked, tmp_path):
+    """A copy of the asked campaign, its strict client and its open questions."""
+    import shutil
+
+    folder, X = _asked
+    checkpoint = tmp_path / "campaign"
+    shutil.copytree(folder, checkpoint)
+    app = create_app(ReviewSession(checkpoint, X))
+    client = app.test_client()
+    token = app.config["token"]
+    client.environ_base["HTTP_X_REVIEW_TOKEN"] = token
+    _, open_ = _stored_open(checkpoint, X)
+    assert len(open_) == 3
+    return checkpoint, X, client, token, open_
+
+
+def _files(checkpoint):
+    """Every checkpoint file's bytes (the locks aside)."""
+    skip = {"campaign.lock", "lock-holder.json", "review.lock"}
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(checkpoint.iterdir())
+        if p.is_file() and p.name not in skip
+    }
+
+
+def _refused(response, status):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    error = response.get_json()["error"]
+    assert isinstance(error, str) and error
+    return error
+
+
+def test_every_request_needs_the_token(asked):
+    checkpoint, X, client, token, open_ = asked
+    before = _files(checkpoint)
+    answer = {"index": open_[0], "label": "mel"}
+    for headers in ({}, {"X-Review-Token": "wrong"}, {"X-Review-Token": "é"}):
+        client.environ_base.pop("HTTP_X_REVIEW_TOKEN")
+        for response in (
+            client.post("/api/answer", json=answer, headers=headers),
+            client.post("/api/next", json={}, headers=headers),
+            client.get("/api/status", headers=headers),
+            client.get("/", headers=headers),
+            client.get(f"/image/{open_[0]}", headers=headers),
+            client.get(f"/image/{open_[0]}?token=wrong", headers=headers),
+        ):
+            assert "token" in _refused(response, 403)
+        client.environ_base["HTTP_X_REVIEW_TOKEN"] = token
+    assert _files(checkpoint) == before
+    del client.environ_base["HTTP_X_REVIEW_TOKEN"]
+    # the page and its images take the token from the URL, as printed
+    page = client.get(f"/?token={token}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f"/image/{open_[0]}?token={token}" in html
+    assert f'"token": "{token}"' in html  # the script sends it as a header
+    assert client.get(f"/image/{open_[0]}?token={token}").status_code == 200
+    assert client.get("/static/review.js").status_code == 200  # no secret there
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    ok = client.post("/api/answer", json=answer, headers={"X-Review-Token": token})
+    assert ok.status_code == 200 and ok.get_json()["progress"]["answered"] == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"index": 1.0, "label": "mel"},
+        {"index": 3.9, "label": "mel"},
+        {"index": True, "label": "mel"},
+        {"index": "3", "label": "mel"},
+        {"index": None, "label": "mel"},
+        {"index": [3], "label": "mel"},
+        {"index": 10**30, "label": "mel"},
+        {"index": -1, "label": "mel"},
+        {"index": 60, "label": "mel"},
+        {"index": "OPEN"},
+        {"label": "mel"},
+        {"index": "OPEN", "label": 1},
+        {"index": "OPEN", "label": ["mel"]},
+        {"index": "OPEN", "label": "zebra"},
+        {"index": "OPEN", "label": "mel", "finish": True},
+        ["OPEN", "mel"],
+        "OPEN",
+    ],
+)
+def test_malformed_answers_are_400(asked, body):
+    checkpoint, X, client, token, open_ = asked
+
+    def fill(value):
+        if value == "OPEN":
+            return open_[0]
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        return value
+
+    before = _files(checkpoint)
+    _refused(client.post("/api/answer", json=fill(body)), 400)
+    raw = b'{"index": %d.0, "label": "mel"}' % open_[0]
+    _refused(client.post("/api/answer", data=raw, content_type="application/json"), 400)
+    _refused(
+        client.post("/api/answer", data=b"{nope", content_type="application/json"), 400
+    )
+    assert _files(checkpoint) == before
+    assert _stored_open(checkpoint, X)[1] == open_
+
+
+def test_answers_only_for_the_open_questions(asked):
+    checkpoint, X, client, token, open_ = asked
+    before = _files(checkpoint)
+    other = next(i for i in range(len(X)) if i not in open_)
+    error = _refused(
+        client.post("/api/answer", json={"index": other, "label": "mel"}), 409
+    )
+    assert f"Sample {other} is not an open question of round 1" in error
+    assert _files(checkpoint) == before
+    ok = client.post("/api/answer", json={"index": open_[0], "label": "mel"})
+    assert ok.status_code == 200
+    after = _files(checkpoint)
+    again = client.post("/api/answer", json={"index": open_[0], "label": "nv"})
+    _refused(again, 409)  # answered already: no second answer
+    assert _files(checkpoint) == after
+    cleaner, now_open = _stored_open(checkpoint, X)
+    assert now_open == open_[1:] and cleaner.budget_used_ == 1
+
+
+def test_big_bodies_are_413(asked):
+    checkpoint, X, client, token, open_ = asked
+    before = _files(checkpoint)
+    padding = "x" * (20 << 20)
+    big = {"index": open_[0], "label": "mel", "padding": padding}
+    _refused(client.post("/api/answer", json=big), 413)
+
+    # no Content-Length: werkzeug's limited stream refuses as it reads
+    import io
+
+    response = client.post(
+        "/api/answer",
+        input_stream=io.BytesIO(json.dumps(big).encode()),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+    )
+    assert response.status_code in (400, 413)
+    assert _files(checkpoint) == before
+
+
+def test_images_only_of_open_or_answered_samples(asked):
+    checkpoint, X, client, token, open_ = asked
+    other = next(i for i in range(len(X)) if i not in open_)
+    before = _files(checkpoint)
+    assert "neither an open question" in _refused(client.get(f"/image/{other}"), 403)
+    _refused(client.get(f"/image/{len(X)}"), 404)
+    assert client.get(f"/image/{open_[0]}").mimetype == "image/png"
+    client.post("/api/answer", json={"index": open_[0], "label": "mel"})
+    assert client.get(f"/image/{open_[0]}").status_code == 200  # answered
+    assert _files(checkpoint) != before  # the answer only
+
+
+def test_crafted_input_paths_are_not_served(asked, tmp_path):
+    from PIL import Image
+
+    from noisyactive.review._images import ImageRefusedError, read_input_image
+
+    checkpoint, X, client, token, open_ = asked
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "id_rsa.png").write_bytes(b"-----BEGIN PRIVATE KEY----- hunter2")
+    Image.new("RGB", (4, 4), "red").save(secret / "outside.png")
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.new("RGB", (4, 4), "blue").save(images / "ok.jpg")
+    Image.new("RGB", (4, 4), "blue").save(images / "scan.tif")
+    (images / "link.png").symlink_to(secret / "outside.png")
+    (images / "inner.png").symlink_to(images / "ok.jpg")
+    (images / "folder.png").mkdir()
+    import os
+
+    os.mkfifo(images / "fifo.png")
+    assert read_input_image(images / "ok.jpg")[1] == "image/jpeg"
+    assert read_input_image(images / "inner.png")[1] == "image/jpeg"  # stays inside
+    data, mimetype = read_input_image(images / "scan.tif")
+    assert mimetype == "image/png" and data[:4] == b"\x89PNG"
+    for name, why in [
+        ("link.png", "symlink leading out"),
+        ("folder.png", "not a regular file|cannot be opened"),
+        ("fifo.png", "not a regular file"),
+    ]:
+        with pytest.raises(ImageRefusedError, match=why):
+            read_input_image(images / name)
+    with pytest.raises(ImageRefusedError, match="not an image"):
+        read_input_image(secret / "id_rsa.png")
+    with pytest.raises(FileNotFoundError):
+        read_input_image(images / "gone.png")
+    # a checkpoint whose recorded input paths name those files
+    session = client.application.config["session"]
+    paths = np.array([str(images / "ok.jpg")] * len(X), dtype=object)
+    paths[open_[0]] = str(secret / "id_rsa.png")
+    paths[open_[1]] = str(images / "link.png")
+    paths[open_[2]] = str(images / "gone.png")
+    session.paths = paths
+    refused = client.get(f"/image/{open_[0]}")
+    assert "not an image" in _refused(refused, 403)
+    assert b"hunter2" not in refused.data
+    assert "symlink" in _refused(client.get(f"/image/{open_[1]}"), 403)
+    _refused(client.get(f"/image/{open_[2]}"), 404)
+    other = next(i for i in range(len(X)) if i not in open_)
+    _refused(client.get(f"/image/{other}"), 403)  # a real image, never asked
+
+
+def test_errors_are_json_with_their_status(asked, monkeypatch):
+    from noisyactive.active import CheckpointLockedError
+
+    checkpoint, X, client, token, open_ = asked
+    _refused(client.get("/nowhere"), 404)
+    _refused(client.get("/api/answer"), 405)
+    _refused(client.post("/api/answer", data="{}", content_type="text/plain"), 415)
+    session = client.application.config["session"]
+
+    def locked():
+        raise CheckpointLockedError("The checkpoint folder 'x' is in use by process 7")
+
+    monkeypatch.setattr(session, "progress", locked)
+    assert "in use by process 7" in _refused(client.get("/api/status"), 409)
+
+    def broken():
+        raise KeyError("boom")
+
+    monkeypatch.setattr(session, "progress", broken)
+    assert "boom" in _refused(client.get("/api/status"), 500)
+
+
+def test_one_server_per_folder_refused_at_start(asked):
+    from noisyactive.review import ReviewServer, ReviewServerRunningError
+
+    checkpoint, X, client, token, open_ = asked
+    first = ReviewServer(checkpoint, X, port=0)
+    try:
+        assert first.url.startswith(f"http://127.0.0.1:{first.port}/?token=")
+        assert first.url.endswith(first.token) and len(first.token) >= 32
+        with pytest.raises(ReviewServerRunningError, match="Another review server"):
+            ReviewServer(checkpoint, X, port=0)
+        # the command says so and stops, before any answer
+        from noisyactive.cli import main
+
+        np.savez(checkpoint.parent / "train.npz", X=X)
+        data = ["--data", str(checkpoint.parent / "train.npz")]
+        with pytest.raises(SystemExit, match="noisyactive: Another review server"):
+            main(["review", str(checkpoint), "--port", "0", *data])
+    finally:
+        first.close()
+    second = ReviewServer(checkpoint, X, port=0)  # the folder is free again
+    assert second.token != first.token  # a new secret for every launch
+    second.close()
+
+
+def test_access_log_masks_the_token(asked, caplog):
+    import logging
+    import urllib.request
+
+    from noisyactive.review import ReviewServer
+
+    checkpoint, X, client, token, open_ = asked
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    server = ReviewServer(checkpoint, X, port=0).start()
+    try:
+        url = server.url.replace("/?token=", "/api/status?token=")
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.status == 200
+    finally:
+        server.stop()
+    assert "GET /api/status?token=... " in caplog.text
+    assert server.token not in caplog.text

@@ -2,7 +2,10 @@
 
 A tiny campaign on generated PNG files: answer (click and keyboard), abstain,
 stop the server, restart it, hand out the next round -- checking the
-checkpoint after each step. Also saves the screenshot of the docs.
+checkpoint after each step. The page works with the per-launch token of the
+address the server prints; without it, or for a sample that is not an open
+question, the API answers 403 / 409 with a JSON error and the checkpoint is
+unchanged. Also saves the screenshot of the docs.
 """
 
 import shutil
@@ -147,6 +150,39 @@ def _shown(driver):
     ]
 
 
+def _files(checkpoint):
+    """Every checkpoint file's bytes (the locks aside)."""
+    skip = {"campaign.lock", "lock-holder.json", "review.lock"}
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(checkpoint.iterdir())
+        if p.is_file() and p.name not in skip
+    }
+
+
+_FETCH = """
+const [url, body, withToken, done] = arguments;
+const config = JSON.parse(document.getElementById("review-config").textContent);
+const headers = {"Content-Type": "application/json"};
+if (withToken) headers[config.tokenHeader] = config.token;
+fetch(url, {method: "POST", headers: headers, body: JSON.stringify(body)})
+  .then(async (r) => done([r.status, r.headers.get("Content-Type"), await r.json()]))
+  .catch((e) => done([0, "", String(e)]));
+"""
+
+
+def _post_from_page(driver, url, body, *, token):
+    """POST from the page's own script context: ``(status, type, json)``."""
+    return driver.execute_async_script(_FETCH, url, body, token)
+
+
+def _images_loaded(driver):
+    return driver.execute_script(
+        "const imgs = Array.from(document.querySelectorAll('.item img'));"
+        "return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);"
+    )
+
+
 def _answered(driver, n):
     WebDriverWait(driver, 20).until(
         lambda d: (
@@ -166,7 +202,32 @@ def test_review_page_end_to_end(tmp_path, browser):
         assert len(first) == 4
         assert _stored(checkpoint)[1] == first
         assert "0 of 4 answered" in browser.find_element(By.ID, "progress").text
+        # the address carries the token; the images load with it (and the
+        # page's strict Content-Security-Policy lets its own script run)
+        assert "/?token=" in server.url and server.token in browser.current_url
+        WebDriverWait(browser, 20).until(_images_loaded)
         _save_screenshot(browser, tmp_path / "review.png")
+
+        # without the token, or for a sample that is not an open question,
+        # the API refuses with a JSON error and records nothing
+        before = _files(checkpoint)
+        browser.set_script_timeout(20)
+        answer = {"index": first[0], "label": "mel"}
+        status, kind, body = _post_from_page(browser, "api/answer", answer, token=False)
+        assert status == 403 and kind == "application/json"
+        assert "token" in body["error"]
+        other = next(i for i in range(90) if i not in first)
+        status, kind, body = _post_from_page(
+            browser, "api/answer", {"index": other, "label": "mel"}, token=True
+        )
+        assert status == 409 and kind == "application/json"
+        assert "not an open question" in body["error"]
+        status, _, body = _post_from_page(
+            browser, "api/answer", {"index": first[0] + 0.5, "label": "mel"}, token=True
+        )
+        assert status == 400 and "JSON integer" in body["error"]
+        assert _files(checkpoint) == before
+        assert _stored(checkpoint)[1] == first
 
         # answer with a click: saved at once, before any retraining
         item = browser.find_element(By.CSS_SELECTOR, f'.item[data-index="{first[0]}"]')
@@ -230,5 +291,12 @@ def test_review_page_end_to_end(tmp_path, browser):
             "bkl",
         ]
         assert cleaner.budget_used_ == 3  # the abstention is not counted
+
+        # the address without its token shows an error, not the questions
+        before = _files(checkpoint)
+        browser.get(server.url.split("?")[0])
+        text = browser.find_element(By.TAG_NAME, "body").text
+        assert "token" in text and not _shown(browser)
+        assert _files(checkpoint) == before
     finally:
         server.stop()

@@ -12,11 +12,12 @@ from noisyactive.review._label_studio import (
     labeling_config,
     read_label_studio_answers,
 )
-from noisyactive.review._server import ReviewServer, serve
+from noisyactive.review._server import ReviewServer, ReviewServerRunningError, serve
 from noisyactive.review._session import ReviewSession
 
 __all__ = [
     "ReviewServer",
+    "ReviewServerRunningError",
     "ReviewSession",
     "export_label_studio",
     "import_label_studio",

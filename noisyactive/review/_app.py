@@ -3,13 +3,32 @@
 Routes: ``/`` (the page), ``/image/<index>``, ``POST /api/answer``,
 ``POST /api/next`` (retrain in a background thread and hand out the next
 round), ``/api/status`` (polled by the page while it trains).
+
+A small, strict local server: every request but the static files needs the
+per-launch token (``X-Review-Token`` header, or ``?token=`` in the page's
+and images' URLs), bodies are limited to :data:`MAX_BODY_BYTES` of JSON, an
+answer needs a JSON integer naming an open question of the current round,
+images are served only for open or answered samples, and every error is a
+JSON ``{"error": ...}`` with its status code.
 """
 
+import secrets
 import threading
 import time
 import traceback
 
-__all__ = ["create_app", "Trainer"]
+__all__ = ["MAX_BODY_BYTES", "TOKEN_HEADER", "create_app", "Trainer"]
+
+#: Largest request body (an answer is a few dozen bytes).
+MAX_BODY_BYTES = 16 * 1024
+#: The header carrying the per-launch token.
+TOKEN_HEADER = "X-Review-Token"
+
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 
 
 def _keys(n_classes):
@@ -90,7 +109,7 @@ def _host_names(host, port):
     return {f"{name}:{port}" for name in names}
 
 
-def create_app(session, *, auto_next=False, hosts=None):
+def create_app(session, *, auto_next=False, hosts=None, token=None):
     """The Flask application serving ``session``.
 
     Parameters
@@ -104,16 +123,57 @@ def create_app(session, *, auto_next=False, hosts=None):
         rebinding); None accepts any ``Host``. Either way a POST must carry a
         JSON body and, when the browser sends an ``Origin``, come from the
         page itself (cross-site requests are refused).
+    token : str, default=None
+        The secret every request must carry (``X-Review-Token`` header or
+        ``?token=``); default: a new random one, in
+        ``app.config["token"]``.
     """
-    from flask import Flask, abort, jsonify, render_template, request, send_file
+    from flask import Flask, abort, jsonify, render_template, request
+    from werkzeug.exceptions import HTTPException
 
-    from noisyactive.review._images import array_to_png, file_for_browser
+    from noisyactive.active import (
+        CheckpointChangedError,
+        CheckpointCorruptedError,
+        CheckpointLockedError,
+        UntrustedCheckpointError,
+    )
+    from noisyactive.review._images import (
+        ImageRefusedError,
+        array_to_png,
+        read_input_image,
+    )
+    from noisyactive.review._session import NotOpenError
 
     app = Flask("noisyactive.review")
     trainer = Trainer(session)
     app.config["trainer"] = trainer
     app.config["session"] = session
     app.config["hosts"] = None if hosts is None else {h.lower() for h in hosts}
+    app.config["token"] = secrets.token_urlsafe(32) if token is None else token
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+    # -- every error as JSON with its status code -------------------------------
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        return jsonify(error=exc.description), exc.code
+
+    @app.errorhandler(CheckpointLockedError)
+    @app.errorhandler(CheckpointChangedError)
+    def folder_busy(exc):
+        return jsonify(error=str(exc)), 409
+
+    @app.errorhandler(Exception)
+    def internal_error(exc):
+        traceback.print_exc()
+        return jsonify(error=f"{type(exc).__name__}: {exc}"), 500
+
+    # -- who may ask --------------------------------------------------------------
+    def token_ok():
+        given = request.headers.get(TOKEN_HEADER) or request.args.get("token") or ""
+        expected = app.config["token"]
+        return secrets.compare_digest(
+            given.encode("utf-8", "replace"), expected.encode("utf-8")
+        )
 
     @app.before_request
     def same_origin_only():
@@ -121,7 +181,13 @@ def create_app(session, *, auto_next=False, hosts=None):
 
         allowed = app.config["hosts"]
         if allowed is not None and request.host.lower() not in allowed:
-            return jsonify(error=f"Unknown host {request.host!r}."), 403
+            abort(403, f"Unknown host {request.host!r}.")
+        if request.endpoint != "static" and not token_ok():
+            abort(
+                403,
+                "Missing or wrong token: open the address `noisyactive review` "
+                "printed (it ends with ?token=...).",
+            )
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             origin = request.headers.get("Origin")
             if origin is not None:
@@ -130,10 +196,23 @@ def create_app(session, *, auto_next=False, hosts=None):
                     request.scheme,
                     request.host.lower(),
                 ):
-                    return jsonify(error="Cross-site request refused."), 403
+                    abort(403, "Cross-site request refused.")
             if not request.is_json:
-                return jsonify(error="Send the request as application/json."), 415
+                abort(415, "Send the request as application/json.")
+            length = request.content_length
+            if length is not None and length > MAX_BODY_BYTES:
+                abort(413)  # before reading it
         return None
+
+    @app.after_request
+    def strict_headers(response):
+        h = response.headers
+        h.setdefault("Content-Security-Policy", _CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "no-referrer")  # the token is in the URL
+        h.setdefault("Cache-Control", "no-store")
+        return response
 
     def training():
         return trainer.status()["state"] == "training"
@@ -162,44 +241,71 @@ def create_app(session, *, auto_next=False, hosts=None):
             training=busy,
             auto_next=auto_next,
             checkpoint=session.checkpoint,
+            token=app.config["token"],
+            token_header=TOKEN_HEADER,
         )
 
     @app.get("/image/<int:index>")
     def image(index):
+        if training():
+            abort(409, "The classifier is training; wait for it.")
         try:
-            kind, source = session.image_source(index)
+            kind, source = session.shown_image(index)
+            if kind == "path":
+                data, mimetype = read_input_image(source)
+            else:
+                data, mimetype = array_to_png(source), "image/png"
         except KeyError:
-            abort(404)
-        if kind == "path":
-            data, mimetype = file_for_browser(source)
-            if isinstance(data, str):
-                return send_file(data, mimetype=mimetype, max_age=3600)
-        else:
-            data, mimetype = array_to_png(source), "image/png"
+            abort(404, f"No sample {index}.")
+        except FileNotFoundError:
+            abort(404, f"The image of sample {index} is missing.")
+        except (NotOpenError, ImageRefusedError) as exc:
+            abort(403, str(exc))
         response = app.response_class(data, mimetype=mimetype)
-        response.headers["Cache-Control"] = "max-age=3600"
+        response.headers["Cache-Control"] = "private, max-age=3600"
         return response
+
+    def answer_body():
+        """``(index, label)`` of a well-formed answer, else a 400."""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            abort(400, 'The body must be a JSON object {"index": ..., "label": ...}.')
+        unknown = sorted(set(body) - {"index", "label"})
+        if unknown or "index" not in body or "label" not in body:
+            abort(
+                400,
+                'An answer is {"index": <int>, "label": <class name, or "" or '
+                f"null when unsure>}}; got the keys {sorted(body)}.",
+            )
+        index, label = body["index"], body["label"]
+        if type(index) is not int:  # noqa: E721 - not bool, not 3.0
+            abort(400, f"'index' must be a JSON integer, not {index!r}.")
+        if not 0 <= index < session.n_samples:
+            abort(400, f"There is no sample {index}.")
+        if label is not None and not isinstance(label, str):
+            abort(400, f"'label' must be a class name (text) or null, not {label!r}.")
+        return index, "" if label is None else label
 
     @app.post("/api/answer")
     def answer():
         if training():
-            return jsonify(error="The classifier is training; wait for it."), 409
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            return jsonify(error="The body must be a JSON object."), 400
+            abort(409, "The classifier is training; wait for it.")
+        index, label = answer_body()
         try:
-            index = int(body["index"])
-            label = body.get("label", "")
-            session.answer([index], ["" if label is None else str(label)])
-        except (KeyError, TypeError, ValueError) as exc:
-            return jsonify(error=str(exc)), 400
+            session.answer_open(index, label)
+        except NotOpenError as exc:
+            abort(409, str(exc))
+        except (UntrustedCheckpointError, CheckpointCorruptedError):
+            raise  # the folder, not the answer: a 500
+        except ValueError as exc:  # not a class; the budget
+            abort(400, str(exc))
         maybe_auto_next()
         return jsonify(progress=session.progress(), training=trainer.status())
 
     @app.post("/api/next")
     def next_round():
         if not training() and session.progress()["open"]:
-            return jsonify(error="Answer every open sample first."), 409
+            abort(409, "Answer every open sample first.")
         trainer.start()
         return jsonify(training=trainer.status())
 

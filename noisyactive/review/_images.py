@@ -3,19 +3,28 @@ only when a browser cannot show them."""
 
 import io
 import os
+import stat
 
 import numpy as np
 
-__all__ = ["array_to_png", "file_for_browser"]
+__all__ = ["ImageRefusedError", "array_to_png", "read_input_image"]
 
-_BROWSER_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".bmp": "image/bmp",
+#: The largest image file the review page serves (bytes).
+MAX_IMAGE_BYTES = 64 << 20
+
+# what PIL calls the formats browsers show themselves
+_BROWSER_FORMATS = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+    "BMP": "image/bmp",
 }
+
+
+class ImageRefusedError(ValueError):
+    """A recorded input path the review page will not serve (not a regular
+    file, a symlink leading out of its folder, not an image, too large)."""
 
 
 def _as_hwc(array):
@@ -64,15 +73,55 @@ def array_to_png(array, *, min_side=256):
     return out.getvalue()
 
 
-def file_for_browser(path):
-    """``(bytes_or_path, mimetype)``: the file itself when browsers show its
-    type, else a PNG conversion (TIFF, DICOM-exported formats PIL reads)."""
-    mimetype = _BROWSER_TYPES.get(os.path.splitext(path)[1].lower())
-    if mimetype is not None:
-        return path, mimetype
-    from PIL import Image
+def read_input_image(path):
+    """``(bytes, mimetype)`` of one input image, for the review page.
 
-    with Image.open(path) as image:
-        out = io.BytesIO()
-        image.convert("RGB").save(out, format="PNG")
+    ``path`` is a path the campaign recorded at ``fit`` (never one from a
+    request). It is served only when it is a regular image file: a symlink
+    must stay inside the folder the path names, the file is opened without
+    following a final symlink, and its content must be an image PIL
+    recognises (sent as is when browsers show its format, else converted to
+    PNG). Anything else raises :class:`ImageRefusedError`;
+    a missing file raises :class:`FileNotFoundError`.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = os.path.abspath(os.fspath(path))
+    folder = os.path.realpath(os.path.dirname(path))
+    real = os.path.realpath(path)
+    if os.path.commonpath([folder, real]) != folder:
+        raise ImageRefusedError(
+            f"{path} is a symlink leading out of its folder; not served."
+        )
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(real, flags)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ImageRefusedError(f"{path} cannot be opened: {exc.strerror}.") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageRefusedError(f"{path} is not a regular file; not served.")
+        if info.st_size > MAX_IMAGE_BYTES:
+            raise ImageRefusedError(
+                f"{path} has {info.st_size} bytes, more than the "
+                f"{MAX_IMAGE_BYTES} the review page serves."
+            )
+        with os.fdopen(fd, "rb") as fh:
+            fd = None
+            data = fh.read(MAX_IMAGE_BYTES + 1)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            mimetype = _BROWSER_FORMATS.get(image.format)
+            if mimetype is not None:
+                return data, mimetype
+            out = io.BytesIO()
+            image.convert("RGB").save(out, format="PNG")
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ImageRefusedError(f"{path} is not an image file; not served.") from exc
     return out.getvalue(), "image/png"

@@ -1,11 +1,55 @@
 """Start and stop the review page (werkzeug's server under Flask)."""
 
+import os
+import re
+import secrets
 import threading
 
 from noisyactive.review._app import _host_names, create_app
 from noisyactive.review._session import ReviewSession
 
-__all__ = ["ReviewServer", "serve"]
+__all__ = ["ReviewServer", "ReviewServerRunningError", "serve"]
+
+#: Held by the review server of a checkpoint folder for as long as it runs.
+SERVER_LOCK_FILE = "review.lock"
+
+
+class ReviewServerRunningError(OSError):
+    """Another review server holds the checkpoint folder (raised when the
+    second one is created; an :class:`OSError` like a port in use)."""
+
+
+def _request_handler():
+    """werkzeug's request handler, with the token masked in its access log."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        def log(self, type, message, *args):
+            text = message % args if args else message
+            super().log(type, "%s", re.sub(r"token=[^&\s\x1b]*", "token=...", text))
+
+    return Handler
+
+
+def _hold_folder(checkpoint):
+    """Take the folder's review-server lock (held until released), or raise
+    :class:`ReviewServerRunningError` at once."""
+    from filelock import FileLock, Timeout
+
+    checkpoint = os.fspath(checkpoint)
+    if not os.path.isdir(checkpoint):
+        raise FileNotFoundError(f"No checkpoint folder {checkpoint!r}.")
+    path = os.path.join(os.path.realpath(checkpoint), SERVER_LOCK_FILE)
+    lock = FileLock(path, timeout=0, thread_local=False, fallback_to_soft=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ReviewServerRunningError(
+            f"Another review server holds the checkpoint folder {checkpoint!r} "
+            f"({SERVER_LOCK_FILE} is locked): answer on its page, or stop it "
+            "(Ctrl-C) before starting this one."
+        ) from None
+    return lock
 
 
 class ReviewServer:
@@ -31,7 +75,12 @@ class ReviewServer:
     Notes
     -----
     ``ReviewServer("campaign/", port=0).start()`` serves in a background
-    thread (``url`` tells the port); ``stop()`` ends it.
+    thread (``url`` tells the port and the token); ``stop()`` ends it.
+
+    One server per folder: the server holds ``review.lock`` in the folder
+    from its start to ``stop()``, and a second one raises
+    :class:`ReviewServerRunningError` when it is created. Every request needs
+    the random per-launch ``token`` (it is in ``url``).
     """
 
     def __init__(
@@ -46,9 +95,17 @@ class ReviewServer:
     ):
         from werkzeug.serving import make_server
 
-        self.session = ReviewSession(checkpoint, X, trusted=trusted)
-        self.app = create_app(self.session, auto_next=auto_next)
-        self._server = make_server(host, port, self.app, threaded=True)
+        self._folder_lock = _hold_folder(checkpoint)
+        try:
+            self.token = secrets.token_urlsafe(32)
+            self.session = ReviewSession(checkpoint, X, trusted=trusted)
+            self.app = create_app(self.session, auto_next=auto_next, token=self.token)
+            self._server = make_server(
+                host, port, self.app, threaded=True, request_handler=_request_handler()
+            )
+        except BaseException:
+            self._folder_lock.release()
+            raise
         self.host, self.port = host, self._server.server_port
         # the port is known only now (port=0 picks one): the Host guard
         self.app.config["hosts"] = _host_names(host, self.port)
@@ -56,8 +113,9 @@ class ReviewServer:
 
     @property
     def url(self):
-        """Address of the page."""
-        return f"http://{self.host}:{self.port}/"
+        """Address of the page, with its token (as Jupyter prints it)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/?token={self.token}"
 
     def start(self):
         """Serve in a daemon thread; returns self."""
@@ -72,14 +130,20 @@ class ReviewServer:
         try:
             self._server.serve_forever()
         finally:
-            self._server.server_close()
+            self.close()
 
     def stop(self):
         """Stop serving (answers given so far are in the checkpoint already)."""
         self._server.shutdown()
-        self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.close()
+
+    def close(self):
+        """Free the port and the folder (for a server never started)."""
+        self._server.server_close()
+        if self._folder_lock.is_locked:
+            self._folder_lock.release()
 
 
 def serve(

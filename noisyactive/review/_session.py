@@ -14,7 +14,12 @@ import threading
 
 import numpy as np
 
-__all__ = ["ReviewSession", "label_text"]
+__all__ = ["NotOpenError", "ReviewSession", "label_text"]
+
+
+class NotOpenError(ValueError):
+    """The sample is not an open question of the current round (or, for an
+    image, neither open nor answered): nothing was recorded or shown."""
 
 
 def label_text(value):
@@ -122,15 +127,53 @@ class ReviewSession:
                 "budget_left": max(total - used, 0),
             }
 
+    @property
+    def n_samples(self):
+        """Number of training samples."""
+        return len(self.paths) if self.paths is not None else len(self.X)
+
     def image_source(self, index):
         """``("path", file)`` for path inputs, else ``("array", ndarray)``."""
         index = int(index)
-        n = len(self.paths) if self.paths is not None else len(self.X)
-        if not 0 <= index < n:
+        if not 0 <= index < self.n_samples:
             raise KeyError(index)
         if self.paths is not None:
             return "path", os.fspath(self.paths[index])
         return "array", np.asarray(self.X[index])
+
+    def open_indices(self):
+        """The unanswered samples of the current round, as a set of int."""
+        with self._use():
+            return {int(i) for i in np.asarray(self.cleaner.pending_indices_)}
+
+    def shown_indices(self):
+        """Samples whose image the expert may see: the open questions and
+        every sample answered (or abstained on) in this or an earlier round."""
+        with self._use():
+            s = self.cleaner._state
+            shown = {int(i) for i in np.asarray(self.cleaner.pending_indices_)}
+            shown.update(int(i) for i in s.open_round)
+            shown.update(int(i) for i in np.flatnonzero(s.relabeled))
+            shown.update(int(i) for i in np.flatnonzero(s.abstained))
+            return shown
+
+    def shown_image(self, index):
+        """:meth:`image_source` of a sample in :meth:`shown_indices`.
+
+        Raises
+        ------
+        KeyError
+            No sample ``index``.
+        NotOpenError
+            The sample is neither open nor answered.
+        """
+        kind, source = self.image_source(index)
+        if int(index) not in self.shown_indices():
+            raise NotOpenError(
+                f"Sample {int(index)} is neither an open question nor an answered "
+                "one; its image is not shown."
+            )
+        return kind, source
 
     # -- what the expert does -----------------------------------------------
     def parse_label(self, text):
@@ -155,6 +198,32 @@ class ReviewSession:
         with self._use():
             self.cleaner.teach(
                 self._x(), np.asarray(indices, dtype=np.intp), values, finish=finish
+            )
+
+    def answer_open(self, index, label):
+        """Record one answer for an open question of the current round.
+
+        The check and the write happen under the session's lock, so two
+        requests cannot both answer one question.
+
+        Raises
+        ------
+        NotOpenError
+            ``index`` is not an open question (answered already, never asked,
+            or asked in an earlier round); nothing is recorded.
+        ValueError
+            ``label`` is not a class of the campaign.
+        """
+        index = int(index)
+        value = self.parse_label(label)
+        with self._use():
+            if index not in self.open_indices():
+                raise NotOpenError(
+                    f"Sample {index} is not an open question of round "
+                    f"{int(self.cleaner.n_rounds_) + 1}; nothing was recorded."
+                )
+            self.cleaner.teach(
+                self._x(), np.asarray([index], dtype=np.intp), [value], finish=False
             )
 
     def next_round(self):

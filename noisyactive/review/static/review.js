@@ -1,8 +1,12 @@
 // The review page: answers go to the server one by one (each is saved at once).
 (function () {
   "use strict";
-  const keys = window.REVIEW_KEYS || [];
-  const classes = window.REVIEW_CLASSES || [];
+  // data, not code (the page allows no inline script): classes, their keys,
+  // and the per-launch token every request must carry
+  const config = JSON.parse(document.getElementById("review-config").textContent);
+  const keys = config.keys || [];
+  const classes = config.classes || [];
+  const auth = { [config.tokenHeader]: config.token };
   const $ = (sel) => document.querySelector(sel);
   let focused = null;
 
@@ -34,7 +38,7 @@
   async function post(url, body) {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: Object.assign({ "Content-Type": "application/json" }, auth),
       body: JSON.stringify(body || {}),
     });
     const data = await response.json().catch(() => ({}));
@@ -74,7 +78,7 @@
     $("#done").hidden = true;
     $("#training").hidden = false;
     const timer = setInterval(async () => {
-      const data = await fetch("api/status").then((r) => r.json());
+      const data = await fetch("api/status", { headers: auth }).then((r) => r.json());
       const t = data.training;
       $("#elapsed").textContent = Math.round(t.elapsed_s || 0);
       if (t.state === "training") return;

@@ -276,7 +276,7 @@ def test_strategy_returning_duplicates_is_named():
         def rank(self, estimator, X, candidates, n, **kwargs):
             return np.repeat(candidates[:1], n), None
 
-    with pytest.raises(ValueError, match=r"round 1 contain duplicate indices \[\d+\]"):
+    with pytest.raises(ValueError, match=r"Twice \(round 1\) returned contain dup"):
         _cleaner(lambda ids, Xs: y[ids], query_strategy=Twice()).fit(X, y_noisy)
 
 
@@ -389,17 +389,18 @@ def test_teach_checks_its_arguments_under_the_lock(tmp_path, monkeypatch):
     cleaner = _cleaner(checkpoint=tmp_path / "c").fit(X, y_noisy)
     ask = cleaner.query(X)
     depths = []
-    check_indices, validate = cleaner._check_indices, ask_tell.validate_oracle_labels
+    check_indices = ask_tell.check_answer_indices
+    validate = ask_tell.validate_oracle_labels
 
-    def spy_indices(indices):
-        depths.append(getattr(cleaner, "_lock_depth", 0))
-        return check_indices(indices)
+    def spy_indices(state, indices):
+        depths.append(cleaner.campaign_.lock_depth)
+        return check_indices(state, indices)
 
     def spy_validate(*args, **kwargs):
-        depths.append(getattr(cleaner, "_lock_depth", 0))
+        depths.append(cleaner.campaign_.lock_depth)
         return validate(*args, **kwargs)
 
-    monkeypatch.setattr(cleaner, "_check_indices", spy_indices)
+    monkeypatch.setattr(ask_tell, "check_answer_indices", spy_indices)
     monkeypatch.setattr(ask_tell, "validate_oracle_labels", spy_validate)
     cleaner.teach(X, ask, y[ask])
     assert len(depths) == 2 and min(depths) >= 1, depths

@@ -16,9 +16,9 @@ from noisyactive.active._files import (
 )
 from noisyactive.active._lock import CheckpointLock
 from noisyactive.active._oracle import SimulatedOracle, validate_oracle_labels
+from noisyactive.active._refine import refine_noise_rates
 from noisyactive.active._resume import load_cleaner
 from noisyactive.active._spec import UntrustedCheckpointError
-from noisyactive.active._state import refine_noise_rates
 
 __all__ = [
     "ActiveLabelCleaner",

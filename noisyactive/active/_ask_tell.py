@@ -2,27 +2,41 @@
 
 An expert who annotates in another tool over days cannot be a Python
 callable. After ``fit`` (with ``oracle=None``, or once its rounds are done),
-:meth:`~AskTellMixin.query` hands out the next samples (optionally as a CSV
-for a spreadsheet), :meth:`~AskTellMixin.teach` takes answers (all of a
-round, or a few at a time) and :meth:`~AskTellMixin.export_labels` writes the
-result. With ``checkpoint`` set every answer is journaled before ``teach``
-returns, and :func:`load_cleaner` continues the campaign in a later session.
+:meth:`~noisyactive.ActiveLabelCleaner.query` hands out the next samples
+(optionally as a CSV for a spreadsheet),
+:meth:`~noisyactive.ActiveLabelCleaner.teach` takes answers (all of a round,
+or a few at a time) and :meth:`~noisyactive.ActiveLabelCleaner.export_labels`
+writes the result: functions of the cleaner (the class names them as its
+methods) over its :class:`~noisyactive.active._campaign.Campaign`. With
+``checkpoint`` set every answer is journaled before ``teach`` returns, and
+:func:`load_cleaner` continues the campaign in a later session.
 """
 
 import csv
+import io
 import os
-from numbers import Integral
+import warnings
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from noisyactive.active._checks import check_input, check_validation, data_fingerprint
 from noisyactive.active._files import atomic_write
 from noisyactive.active._oracle import _listed, validate_oracle_labels
-from noisyactive.active._resume import data_fingerprint
+from noisyactive.active._ranking import expand_proba, next_batch
 from noisyactive.active._state import resolve_batch_size
+from noisyactive.query._base import check_n
 from noisyactive.utils import check_indices
 
-__all__ = ["AskTellMixin", "QUERY_COLUMNS"]
+__all__ = [
+    "QUERY_COLUMNS",
+    "export_labels",
+    "pending_table",
+    "query",
+    "read_answers_csv",
+    "teach",
+    "training_data",
+]
 
 QUERY_COLUMNS = (
     "index",
@@ -37,8 +51,6 @@ QUERY_COLUMNS = (
 
 def _write_csv(path, header, rows):
     """Write a UTF-8 CSV atomically (a reader never sees half a file)."""
-    import io
-
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -49,314 +61,331 @@ def _write_csv(path, header, rows):
     atomic_write(os.path.abspath(os.fspath(path)), lambda fh: fh.write(data))
 
 
-class AskTellMixin:
-    """``query``/``teach`` and the CSV round trip of :class:`ActiveLabelCleaner`."""
-
-    def _training_data(self, X):
-        check_is_fitted(self)
-        self._publish()  # budget_total_ follows set_params(n_rounds=...)
-        if X is None:
-            if self.input_paths_ is None:
-                raise ValueError(
-                    "X is needed: the cleaner was fitted on arrays (X may be "
-                    "omitted only when fit received file paths)."
-                )
-            X = self.input_paths_
-        X = self._check_data(X, reset=False)
-        fp = data_fingerprint(
-            X, self.classes_, self._state.y_noisy, paths=self._input_is_paths
+def training_data(campaign, X):
+    """The training data of the campaign: ``X`` checked to be it (the file
+    paths of the state when ``X`` is None)."""
+    s = campaign.state
+    if X is None:
+        if s.input_paths is None:
+            raise ValueError(
+                "X is needed: the cleaner was fitted on arrays (X may be "
+                "omitted only when fit received file paths)."
+            )
+        X = s.input_paths
+    X = check_input(campaign.cleaner, X, input_is_paths=s.input_is_paths)
+    fp = data_fingerprint(X, s.classes, s.y_noisy, paths=s.input_is_paths)
+    if fp["x"] != s.fingerprint["x"]:
+        saved = s.fingerprint
+        raise ValueError(
+            "X is not the data this cleaner was fitted on (fitted on shape "
+            f"{tuple(saved['x_shape'])}, dtype {saved['x_dtype']}; got shape "
+            f"{tuple(X.shape)}, dtype {X.dtype}, or the same shape with other "
+            "values or changed files). query and teach need the training "
+            "data, in the same order."
         )
-        saved = self._state.fingerprint
-        if fp["x"] != saved["x"]:
-            raise ValueError(
-                "X is not the data this cleaner was fitted on (fitted on shape "
-                f"{tuple(saved['x_shape'])}, dtype {saved['x_dtype']}; got shape "
-                f"{tuple(X.shape)}, dtype {X.dtype}, or the same shape with other "
-                "values or changed files). query and teach need the training "
-                "data, in the same order."
-            )
-        return X
+    return X
 
-    def _close_if_answered(self, X, validation):
-        s = self._state
-        if s.open_round and s.pending().size == 0:
-            self._close_round(X, validation, "teach")
-        elif s.needs_refit:  # a session stopped between a round and its refit
-            self._finish_round(X, validation)
 
-    # -- ask --------------------------------------------------------------------
+# -- the methods of ActiveLabelCleaner ------------------------------------------
 
-    def query(self, X=None, n=None, *, csv_path=None, paths=None):
-        """Return the next samples to annotate (the pending ones, if any).
 
-        While samples of the current batch are unanswered, the same ones are
-        returned again, so calling ``query`` twice never hands out new work
-        by accident. A batch that is fully answered but not applied yet
-        (``teach(..., finish=False)``) is applied first (refit), then the
-        next batch is ranked.
+def query(cleaner, X=None, n=None, *, csv_path=None, paths=None):
+    """Return the next samples to annotate (the pending ones, if any).
 
-        Parameters
-        ----------
-        X : array-like, default=None
-            The training data ``fit`` was called with; may be None when it
-            was file paths.
-        n : int, default=None
-            Number of samples; default ``batch_size``. Clamped to the budget
-            left (``budget_total_ - budget_used_``; raise ``n_rounds`` with
-            ``set_params`` to extend a campaign) and to the samples left. A
-            different ``n`` re-ranks the unanswered part of the batch.
-        csv_path : str or path-like, default=None
-            Also write the questions as a CSV with the columns
-            ``index,path,current_label,suggested_label,confidence,label,
-            allowed_labels`` (``label`` empty, for the expert).
-        paths : array-like of shape (n_samples,), default=None
-            File path of every training sample for the CSV's ``path``
-            column, when ``X`` holds arrays (file inputs give their own).
+    While samples of the current batch are unanswered, the same ones are
+    returned again, so calling ``query`` twice never hands out new work
+    by accident. A batch that is fully answered but not applied yet
+    (``teach(..., finish=False)``) is applied first (refit), then the
+    next batch is ranked.
 
-        Returns
-        -------
-        indices : ndarray of int
-            The unanswered pending indices, best first.
-        """
-        if n is not None and (
-            not isinstance(n, Integral) or isinstance(n, bool) or n < 1
-        ):
-            raise ValueError(f"n must be a positive integer or None; got {n!r}.")
-        X = self._training_data(X)
-        with self._locked():
-            s = self._state
-            self._close_if_answered(X, None)
-            pending = s.pending()
-            if not pending.size or (n is not None and n != pending.size):
-                pending = self._rank_batch(X, n)
-            if csv_path is not None:
-                self._write_query_csv(csv_path, X, pending, paths)
-        return pending.copy()
+    Parameters
+    ----------
+    X : array-like, default=None
+        The training data ``fit`` was called with; may be None when it
+        was file paths.
+    n : int, default=None
+        Number of samples; default ``batch_size``. Clamped to the budget
+        left (``budget_total_ - budget_used_``; raise ``n_rounds`` with
+        ``set_params`` to extend a campaign) and to the samples left. A
+        different ``n`` re-ranks the unanswered part of the batch.
+    csv_path : str or path-like, default=None
+        Also write the questions as a CSV with the columns
+        ``index,path,current_label,suggested_label,confidence,label,
+        allowed_labels`` (``label`` empty, for the expert).
+    paths : array-like of shape (n_samples,), default=None
+        File path of every training sample for the CSV's ``path``
+        column, when ``X`` holds arrays (file inputs give their own).
 
-    def _rank_batch(self, X, n):
-        import warnings
+    Returns
+    -------
+    indices : ndarray of int
+        The unanswered pending indices, best first.
+    """
+    check_is_fitted(cleaner)
+    return _query(cleaner.campaign_, X, n, csv_path=csv_path, paths=paths)
 
-        s = self._state
-        left = self.budget_total_ - s.budget_used
-        if left <= 0:
-            raise ValueError(
-                f"The budget of batch_size * n_rounds = {self.budget_total_} "
-                f"labels is spent ({s.budget_used} used). To continue, raise it, "
-                "e.g. cleaner.set_params(n_rounds=...)."
-            )
-        want = resolve_batch_size(self.batch_size, X.shape[0]) if n is None else n
-        answered = len(s.open_round)
-        if want - answered > left:
-            warnings.warn(
-                f"Asked for {want} samples but only {left} labels of the budget "
-                f"are left; querying {left}.",
-                UserWarning,
-                stacklevel=3,
-            )
-        indices, scores = self._next_batch(X, min(want - answered, left))
-        if indices.size == 0:
-            raise ValueError(
-                "No sample is left to relabel: every sample is in the clean part "
-                "or was abstained on."
-            )
-        done = np.asarray(s.open_round, dtype=np.intp)
-        s.batch = np.concatenate([done, indices])
-        s.batch_scores = np.concatenate([np.full(done.size, np.nan), scores])
-        self._publish()
-        self._save()
-        return s.pending()
 
-    def pending_table(self, X=None):
-        """The unanswered pending samples as rows for a person, in query order.
+def pending_table(cleaner, X=None):
+    """The unanswered pending samples as rows for a person, in query order.
 
-        Returns
-        -------
-        rows : list of dict
-            ``{"index", "path", "current_label", "suggested_label",
-            "confidence"}``; ``path`` is None for array inputs, the
-            suggestion and confidence are None without a classifier (or
-            without ``X`` for array inputs).
-        """
-        check_is_fitted(self)
-        pending = self._state.pending()
-        paths = self.input_paths_
-        suggested = [None] * pending.size
-        confidence = [None] * pending.size
-        if (
-            pending.size
-            and self.classifier_ is not None
-            and hasattr(self.classifier_, "predict_proba")
-        ):
-            if X is not None or paths is not None:
-                X = self._training_data(X)
-                proba = self._expanded_proba(X[pending])
-                suggested = self.classes_[proba.argmax(1)].tolist()
-                confidence = proba.max(1).astype(float).tolist()
-        return [
-            {
-                "index": int(i),
-                "path": None if paths is None else str(paths[i]),
-                "current_label": self.labels_[i].item()
-                if hasattr(self.labels_[i], "item")
-                else self.labels_[i],
-                "suggested_label": suggested[k],
-                "confidence": confidence[k],
-            }
-            for k, i in enumerate(pending.tolist())
+    Returns
+    -------
+    rows : list of dict
+        ``{"index", "path", "current_label", "suggested_label",
+        "confidence"}``; ``path`` is None for array inputs, the
+        suggestion and confidence are None without a classifier (or
+        without ``X`` for array inputs).
+    """
+    check_is_fitted(cleaner)
+    return _pending_table(cleaner.campaign_, X)
+
+
+def teach(cleaner, X, indices, labels, *, finish=True, X_val=None, y_val=None):
+    """Record an expert's answers; apply the round once it is answered.
+
+    Parameters
+    ----------
+    X : array-like or None
+        The training data ``fit`` was called with (None for file paths).
+    indices : array-like of int
+        Samples the labels belong to: pending ones, any other sample not
+        relabeled yet (kept samples under audit included), or earlier
+        abstentions.
+    labels : array-like
+        One class value per index; ``None``/``""``/NaN abstains (the
+        sample is not counted, not relabeled and not asked again).
+    finish : bool, default=True
+        Apply the round (refit the classifier) as soon as no pending
+        sample is unanswered. False only records (and journals) the
+        answers; a later ``teach`` or ``query`` applies them.
+    X_val, y_val : array-like, default=None
+        Validation data for ``val_macro_f1`` in ``history_``.
+
+    Returns
+    -------
+    self : ActiveLabelCleaner
+    """
+    check_is_fitted(cleaner)
+    campaign = cleaner.campaign_
+    X = training_data(campaign, X)
+    paths = campaign.state.input_is_paths
+    validation = check_validation(cleaner, X_val, y_val, input_is_paths=paths)
+    _teach(campaign, X, indices, labels, finish=finish, validation=validation)
+    return cleaner
+
+
+def teach_from_csv(cleaner, path, X=None, *, finish=True):
+    """Teach the answers in a CSV written by ``query(csv_path=...)``.
+
+    Rows need ``index`` and ``label``; an empty ``label`` abstains. A
+    label that is not a class is refused, naming the row (as a
+    spreadsheet numbers it, the header being row 1).
+    """
+    check_is_fitted(cleaner)
+    indices, labels = read_answers_csv(path, cleaner.classes_)
+    return cleaner.teach(X, indices, labels, finish=finish)
+
+
+def export_labels(cleaner, path):
+    """Write one CSV row per training sample: ``index, path,
+    original_label, final_label, source, round``.
+
+    ``source`` is ``kept`` (phase 1 kept it, nobody reviewed it),
+    ``relabeled`` (an expert answered it), ``abstained`` or
+    ``noisy-unreviewed``; ``round`` is the round of the answer (empty if
+    none).
+    """
+    check_is_fitted(cleaner)
+    _export_labels(cleaner.campaign_, path)
+
+
+# -- ask ------------------------------------------------------------------------
+
+
+def _query(campaign, X, n, *, csv_path=None, paths=None):
+    if n is not None:
+        n = check_n(n, minimum=1)
+    X = training_data(campaign, X)
+    with campaign.locked():
+        campaign.close_if_answered(X, None)
+        pending = campaign.state.pending()
+        if not pending.size or (n is not None and n != pending.size):
+            pending = _rank_batch(campaign, X, n)
+        if csv_path is not None:
+            _write_query_csv(campaign, csv_path, X, pending, paths)
+    return pending.copy()
+
+
+def _rank_batch(campaign, X, n):
+    s = campaign.state
+    left = campaign.budget_left()
+    if left <= 0:
+        raise ValueError(
+            f"The budget of batch_size * n_rounds = {campaign.budget_total()} "
+            f"labels is spent ({s.budget_used} used). To continue, raise it, "
+            "e.g. cleaner.set_params(n_rounds=...)."
+        )
+    if n is None:
+        n = resolve_batch_size(campaign.cleaner.batch_size, X.shape[0])
+    answered = len(s.open_round)
+    if n - answered > left:
+        warnings.warn(
+            f"Asked for {n} samples but only {left} labels of the budget "
+            f"are left; querying {left}.",
+            UserWarning,
+            stacklevel=4,
+        )
+    indices, scores = next_batch(campaign, X, min(n - answered, left))
+    if indices.size == 0:
+        raise ValueError(
+            "No sample is left to relabel: every sample is in the clean part "
+            "or was abstained on."
+        )
+    done = np.asarray(s.open_round, dtype=np.intp)
+    s.batch = np.concatenate([done, indices])
+    s.batch_scores = np.concatenate([np.full(done.size, np.nan), scores])
+    campaign.save()
+    return s.pending()
+
+
+def _pending_table(campaign, X=None):
+    s, clf = campaign.state, campaign.classifier
+    pending, paths = s.pending(), s.input_paths
+    suggested = [None] * pending.size
+    confidence = [None] * pending.size
+    if pending.size and clf is not None and hasattr(clf, "predict_proba"):
+        if X is not None or paths is not None:
+            X = training_data(campaign, X)
+            proba = expand_proba(clf.predict_proba(X[pending]), clf.classes_, s.classes)
+            suggested = s.classes[proba.argmax(1)].tolist()
+            confidence = proba.max(1).astype(float).tolist()
+    current = s.classes[s.labels[pending]].tolist()
+    return [
+        {
+            "index": int(i),
+            "path": None if paths is None else str(paths[i]),
+            "current_label": current[k],
+            "suggested_label": suggested[k],
+            "confidence": confidence[k],
+        }
+        for k, i in enumerate(pending.tolist())
+    ]
+
+
+def _write_query_csv(campaign, path, X, pending, paths=None):
+    s = campaign.state
+    allowed = " | ".join(str(c) for c in s.classes.tolist())
+    table = _pending_table(campaign, X if not s.input_is_paths else None)
+    if paths is not None and len(paths) != X.shape[0]:
+        raise ValueError(
+            f"paths has {len(paths)} entries; expected one per sample ({X.shape[0]})."
+        )
+    rows = [
+        [
+            r["index"],
+            os.fspath(paths[r["index"]]) if paths is not None else r["path"] or "",
+            r["current_label"],
+            "" if r["suggested_label"] is None else r["suggested_label"],
+            "" if r["confidence"] is None else f"{r['confidence']:.4f}",
+            "",
+            allowed,
         ]
+        for r in table
+    ]
+    _write_csv(path, QUERY_COLUMNS, rows)
 
-    def _write_query_csv(self, path, X, pending, paths=None):
-        allowed = " | ".join(str(c) for c in self.classes_.tolist())
-        table = self.pending_table(X if not self._input_is_paths else None)
-        if paths is not None and len(paths) != X.shape[0]:
+
+# -- tell -----------------------------------------------------------------------
+
+
+def _teach(campaign, X, indices, labels, *, finish=True, validation=None):
+    # Checked under the lock, against the state the answers are added to.
+    with campaign.locked():
+        campaign.finish(X, validation)  # a refit or report left by a stopped session
+        s = campaign.state
+        idx = check_answer_indices(s, indices)
+        labels = [None if isinstance(v, str) and not v.strip() else v for v in labels]
+        encoded, answered = validate_oracle_labels(
+            labels,
+            s.classes,
+            n_expected=idx.size,
+            round_=s.n_rounds + 1,
+            indices=idx,
+        )
+        left = campaign.budget_left()
+        if answered.sum() > left:
             raise ValueError(
-                f"paths has {len(paths)} entries; expected one per sample "
-                f"({X.shape[0]})."
+                f"{int(answered.sum())} answers exceed the {left} labels left of "
+                f"the budget of {campaign.budget_total()}; nothing was recorded. "
+                "Raise n_rounds with set_params to extend the campaign."
             )
-        rows = [
-            [
-                r["index"],
-                os.fspath(paths[r["index"]]) if paths is not None else r["path"] or "",
-                r["current_label"],
-                "" if r["suggested_label"] is None else r["suggested_label"],
-                "" if r["confidence"] is None else f"{r['confidence']:.4f}",
-                "",
-                allowed,
-            ]
-            for r in table
-        ]
-        _write_csv(path, QUERY_COLUMNS, rows)
+        pos = {int(i): p for p, i in enumerate(s.batch.tolist())}
+        scores = np.array([s.batch_scores[pos[i]] if i in pos else np.nan for i in idx])
+        campaign.record(idx, encoded, scores, "teach")
+        if finish:
+            campaign.close_if_answered(X, validation)
 
-    # -- tell -------------------------------------------------------------------
 
-    def teach(self, X, indices, labels, *, finish=True, X_val=None, y_val=None):
-        """Record an expert's answers; apply the round once it is answered.
+def check_answer_indices(state, indices):
+    """Unique indices in range, none relabeled already."""
+    # One validator for "unique integer indices in range" (noisyactive.utils).
+    idx = check_indices(indices, n_samples=state.labels.shape[0], min_count=1)
+    done = state.relabeled[idx]
+    if done.any():
+        raise ValueError(
+            f"Samples {_listed(idx[done].tolist())} were relabeled already "
+            "(an expert answered them in an earlier round)."
+        )
+    return idx
 
-        Parameters
-        ----------
-        X : array-like or None
-            The training data ``fit`` was called with (None for file paths).
-        indices : array-like of int
-            Samples the labels belong to: pending ones, any other sample not
-            relabeled yet (kept samples under audit included), or earlier
-            abstentions.
-        labels : array-like
-            One class value per index; ``None``/``""``/NaN abstains (the
-            sample is not counted, not relabeled and not asked again).
-        finish : bool, default=True
-            Apply the round (refit the classifier) as soon as no pending
-            sample is unanswered. False only records (and journals) the
-            answers; a later ``teach`` or ``query`` applies them.
-        X_val, y_val : array-like, default=None
-            Validation data for ``val_macro_f1`` in ``history_``.
 
-        Returns
-        -------
-        self : ActiveLabelCleaner
-        """
-        X = self._training_data(X)
-        validation = self._check_validation(X_val, y_val)
-        # Checked under the lock, against the state the answers are added to.
-        with self._locked():
-            idx = self._check_indices(indices)
-            labels = [
-                None if isinstance(v, str) and not v.strip() else v for v in labels
-            ]
-            s = self._state
-            encoded, answered = validate_oracle_labels(
-                labels,
-                self.classes_,
-                n_expected=idx.size,
-                round_=s.n_rounds + 1,
-                indices=idx,
+def read_answers_csv(path, classes):
+    """``(indices, labels)`` of a CSV written by ``query(csv_path=...)``."""
+    lookup = {str(c): c for c in classes.tolist()}
+    indices, labels = [], []
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"index", "label"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(
+                f"{os.fspath(path)} has no column(s) {sorted(missing)}; "
+                "expected the file query(csv_path=...) wrote."
             )
-            left = self.budget_total_ - s.budget_used
-            if answered.sum() > left:
+        for line, row in enumerate(reader, start=2):
+            value = (row["label"] or "").strip()
+            if value and value not in lookup:
                 raise ValueError(
-                    f"{int(answered.sum())} answers exceed the {left} labels left of "
-                    f"the budget of {self.budget_total_}; nothing was recorded. Raise "
-                    "n_rounds with set_params to extend the campaign."
+                    f"{os.fspath(path)}, row {line} (index {row['index']}): "
+                    f"label {value!r} is not one of the allowed labels "
+                    f"{sorted(lookup)}; leave it empty to abstain."
                 )
-            pos = {int(i): p for p, i in enumerate(s.batch.tolist())}
-            scores = np.array(
-                [s.batch_scores[pos[i]] if i in pos else np.nan for i in idx]
-            )
-            self._record(idx, encoded, scores, "teach")
-            if finish:
-                self._close_if_answered(X, validation)
-        return self
-
-    def _check_indices(self, indices):
-        # One validator for "unique integer indices in range" (noisyactive.utils).
-        idx = check_indices(indices, n_samples=self._state.labels.shape[0], min_count=1)
-        done = self._state.relabeled[idx]
-        if done.any():
-            raise ValueError(
-                f"Samples {_listed(idx[done].tolist())} were relabeled already "
-                "(an expert answered them in an earlier round)."
-            )
-        return idx
-
-    def teach_from_csv(self, path, X=None, *, finish=True):
-        """Teach the answers in a CSV written by ``query(csv_path=...)``.
-
-        Rows need ``index`` and ``label``; an empty ``label`` abstains. A
-        label that is not a class is refused, naming the row (as a
-        spreadsheet numbers it, the header being row 1).
-        """
-        lookup = {str(c): c for c in self.classes_.tolist()}
-        indices, labels = [], []
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            missing = {"index", "label"} - set(reader.fieldnames or [])
-            if missing:
+            try:
+                indices.append(int(row["index"]))
+            except ValueError:
                 raise ValueError(
-                    f"{os.fspath(path)} has no column(s) {sorted(missing)}; "
-                    "expected the file query(csv_path=...) wrote."
-                )
-            for line, row in enumerate(reader, start=2):
-                value = (row["label"] or "").strip()
-                if value and value not in lookup:
-                    raise ValueError(
-                        f"{os.fspath(path)}, row {line} (index {row['index']}): "
-                        f"label {value!r} is not one of the allowed labels "
-                        f"{sorted(lookup)}; leave it empty to abstain."
-                    )
-                try:
-                    indices.append(int(row["index"]))
-                except ValueError:
-                    raise ValueError(
-                        f"{os.fspath(path)}, row {line}: index {row['index']!r} is "
-                        "not an integer."
-                    ) from None
-                labels.append(lookup[value] if value else None)
-        return self.teach(X, np.asarray(indices, dtype=np.intp), labels, finish=finish)
+                    f"{os.fspath(path)}, row {line}: index {row['index']!r} is "
+                    "not an integer."
+                ) from None
+            labels.append(lookup[value] if value else None)
+    return np.asarray(indices, dtype=np.intp), labels
 
-    def export_labels(self, path):
-        """Write one CSV row per training sample: ``index, path,
-        original_label, final_label, source, round``.
 
-        ``source`` is ``kept`` (phase 1 kept it, nobody reviewed it),
-        ``relabeled`` (an expert answered it), ``abstained`` or
-        ``noisy-unreviewed``; ``round`` is the round of the answer (empty if
-        none).
-        """
-        check_is_fitted(self)
-        s = self._state
-        source = np.where(s.initial_clean, "kept", "noisy-unreviewed").astype(object)
-        source[s.abstained] = "abstained"
-        source[s.relabeled] = "relabeled"
-        paths = self.input_paths_
-        rows = [
-            [
-                i,
-                "" if paths is None else paths[i],
-                self.classes_[s.y_noisy[i]],
-                self.labels_[i],
-                source[i],
-                int(s.answer_round[i]) or "",
-            ]
-            for i in range(s.labels.shape[0])
+def _export_labels(campaign, path):
+    s = campaign.state
+    source = np.where(s.initial_clean, "kept", "noisy-unreviewed").astype(object)
+    source[s.abstained] = "abstained"
+    source[s.relabeled] = "relabeled"
+    paths, original, final = s.input_paths, s.classes[s.y_noisy], s.classes[s.labels]
+    rows = [
+        [
+            i,
+            "" if paths is None else paths[i],
+            original[i],
+            final[i],
+            source[i],
+            int(s.answer_round[i]) or "",
         ]
-        header = ["index", "path", "original_label", "final_label", "source", "round"]
-        _write_csv(path, header, rows)
+        for i in range(s.labels.shape[0])
+    ]
+    header = ["index", "path", "original_label", "final_label", "source", "round"]
+    _write_csv(path, header, rows)

@@ -1,16 +1,16 @@
 """ActiveLabelCleaner: phase 2 of Khanal et al. (2024), budgeted relabeling.
 
-``fit`` reads as the algorithm: start (or resume) the campaign, then rank,
-ask, record, refit until the budget or the rounds are spent. The steps are
-:mod:`noisyactive.active._campaign`; the state they share is one
-:class:`~noisyactive.active._state.CampaignState`.
+``fit`` reads as the algorithm: check everything, start (or resume) the
+campaign, then rank, ask, record, refit until the budget or the rounds are
+spent. The campaign (:class:`~noisyactive.active._campaign.Campaign`) owns
+the state, the models, the budget and the folder; the fitted attributes are
+read from it.
 """
 
 import os
-from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -20,43 +20,29 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from noisyactive.active._ask_tell import AskTellMixin
-from noisyactive.active._campaign import CampaignMixin
-from noisyactive.active._oracle import UnknownLabelError, validate_oracle_labels
-from noisyactive.active._ranking import RankingMixin, expand_proba
-from noisyactive.active._resume import CheckMixin, data_fingerprint
-from noisyactive.active._state import CampaignState, resolve_batch_size
-from noisyactive.utils._param_validation import (
-    HasMethods,
-    Interval,
-    RealNotInt,
-    StrOptions,
-    _fit_context,
+from noisyactive.active import _ask_tell
+from noisyactive.active._campaign import Campaign
+from noisyactive.active._checks import (
+    CLEANER_CONSTRAINTS,
+    check_fit_input,
+    check_input,
+    check_resume,
+    check_validation,
+    classifier_has,
+    cleaner_from_header,
+    data_fingerprint,
+    read_checkpoint,
 )
+from noisyactive.active._files import disk_mark
+from noisyactive.active._ranking import expand_proba, next_batch
+from noisyactive.active._state import CampaignState, resolve_batch_size
+from noisyactive.query import get_query_strategy
+from noisyactive.utils._param_validation import _fit_context
 
 __all__ = ["ActiveLabelCleaner"]
 
 
-def _classifier_has(attr, *, default):
-    """``available_if`` check on the classifier in use, or the one configured;
-    ``default`` when neither is set (the network classifier)."""
-
-    def check(self):
-        classifier = getattr(self, "classifier_", None) or self.classifier
-        return default if classifier is None else hasattr(classifier, attr)
-
-    return check
-
-
-class ActiveLabelCleaner(
-    AskTellMixin,
-    CampaignMixin,
-    RankingMixin,
-    CheckMixin,
-    MetaEstimatorMixin,
-    ClassifierMixin,
-    BaseEstimator,
-):
+class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Budgeted active label cleaning after a noisy-label filter.
 
     Phase 2 of Khanal et al. (2024). A clone of ``estimator`` (phase 1, e.g.
@@ -139,6 +125,8 @@ class ActiveLabelCleaner(
     verbose : int, default=0
         Print one line per round (asked, answered, changed, budget, val F1).
 
+    Every parameter is checked when ``fit`` starts, before any training.
+
     Attributes
     ----------
     estimator_, classifier_ : estimator
@@ -183,6 +171,9 @@ class ActiveLabelCleaner(
         ``"n_rounds"``, ``"budget_exhausted"``, ``"no_candidates"`` or
         ``"no_oracle"``.
     n_features_in_ : int
+    campaign_ : Campaign
+        The campaign (:class:`~noisyactive.active._campaign.Campaign`): its
+        state, models and folder; the attributes above are read from it.
 
     References
     ----------
@@ -209,25 +200,7 @@ class ActiveLabelCleaner(
     [0, 1, 2, 3]
     """
 
-    _parameter_constraints: dict = {
-        "estimator": [HasMethods(["fit"]), None],
-        "classifier": [HasMethods(["fit", "predict"]), None],
-        "query_strategy": [str, HasMethods(["rank"]), HasMethods(["query"]), callable],
-        "oracle": [callable, None],
-        "batch_size": [
-            Interval(Integral, 1, None, closed="left"),
-            Interval(RealNotInt, 0, 1, closed="neither"),
-        ],
-        "n_rounds": [Interval(Integral, 0, None, closed="left")],
-        "refit": [StrOptions({"finetune", "scratch"})],
-        "refit_epochs": [Interval(Integral, 1, None, closed="left")],
-        "start": [StrOptions({"filter", "noisy", "none"})],
-        "checkpoint": [str, os.PathLike, None],
-        "audit_share": [Interval(Real, 0, 1, closed="both")],
-        "on_round_end": [callable, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints: dict = CLEANER_CONSTRAINTS  # checked when fit starts
 
     def __init__(
         self,
@@ -261,10 +234,6 @@ class ActiveLabelCleaner(
         self.random_state = random_state
         self.verbose = verbose
 
-    _load_trusted = ()  # set by load_cleaner(trusted=...)
-
-    # -- the algorithm -----------------------------------------------------------------
-
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, X_val=None, y_val=None, sample_ids=None):
         """Run phase 1 and the relabeling rounds (or resume them).
@@ -287,7 +256,8 @@ class ActiveLabelCleaner(
         -------
         self : ActiveLabelCleaner
         """
-        X, y = self._check_data(X, y, reset=True)
+        get_query_strategy(self.query_strategy)  # a misspelled name fails now
+        X, y, paths = check_fit_input(self, X, y)
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
         if self.classes_.shape[0] < 2:
@@ -298,77 +268,102 @@ class ActiveLabelCleaner(
         if sample_ids is not None:
             sample_ids = column_or_1d(sample_ids)
             check_consistent_length(X, sample_ids)
-        validation = self._check_validation(X_val, y_val)  # before anything is asked
-        fingerprint = data_fingerprint(
-            X, self.classes_, y_enc, paths=self._input_is_paths
-        )
+        validation = check_validation(self, X_val, y_val, input_is_paths=paths)
+        fingerprint = data_fingerprint(X, self.classes_, y_enc, paths=paths)
+        previous = vars(self).pop("campaign_", None)
+        campaign = Campaign(self, trusted=previous.trusted if previous else ())
         # Raises at once when the folder is busy or read-only; fit reads it afresh.
-        with self._locked(rereads=True):
-            saved = None
-            if self.checkpoint is not None:
-                saved = CampaignState.from_files(self.checkpoint)
+        with campaign.locked(rereads=True):
+            folder = self.checkpoint
+            saved = None if folder is None else CampaignState.from_files(folder)
+            self.campaign_ = campaign  # on_round_end sees the fitted attributes
             if saved is None:
-                self._start_campaign(X, y_enc, fingerprint, validation)
+                campaign.start(X, y_enc, fingerprint, validation, input_is_paths=paths)
             else:
                 state, header = saved
-                self._check_resume(state, header, fingerprint)
+                check_resume(state, header, fingerprint, self)
                 if self.verbose:
                     print(
                         f"[ActiveLabelCleaner] resuming after round {state.n_rounds} "
                         f"({state.budget_used} labels) from {self.checkpoint}"
                     )
-                self._resume(state, X, validation)
+                campaign.resume(state, X, validation)
             if self.oracle is None:
-                self._stop(self.termination_condition_ or "no_oracle")
+                campaign.stop(campaign.state.termination or "no_oracle")
                 return self
-            self._warn_if_budget_exceeds_pool()
+            campaign.warn_if_budget_exceeds_pool()
             k = resolve_batch_size(self.batch_size, X.shape[0])
-            while self.n_rounds_ < self.n_rounds:
-                left = self.budget_total_ - self.budget_used_
-                indices, scores = self._next_batch(X, min(k, left))
-                if left <= 0 or indices.size == 0:
+            while campaign.state.n_rounds < self.n_rounds:
+                n = min(k, campaign.budget_left())
+                indices, scores = next_batch(campaign, X, n)
+                if n <= 0 or indices.size == 0:
                     break
-                round_ = self.n_rounds_ + 1
                 ids = indices if sample_ids is None else sample_ids[indices]
-                try:
-                    encoded, _ = validate_oracle_labels(
-                        self.oracle(ids, X[indices]),
-                        self.classes_,
-                        n_expected=indices.size,
-                        round_=round_,
-                        indices=indices,
-                    )
-                except UnknownLabelError as exc:
-                    # One mistyped label must not cost the round's other
-                    # answers: they are journaled; the round closes with them
-                    # when fit resumes, and the rest can be asked again later.
-                    keep, completed = exc.valid, self.budget_used_
-                    if keep.any():
-                        self._record(
-                            indices[keep], exc.encoded[keep], scores[keep], "oracle"
-                        )
-                    self._keep_note(exc, round_, int(keep.sum()), completed)
-                    raise
-                except BaseException as exc:  # KeyboardInterrupt too: note, re-raise
-                    self._keep_note(exc, round_)
-                    raise
-                self._record(indices, encoded, scores, "oracle")  # journaled first
-                self._close_round(X, validation, "oracle")  # refit, save, report
-            left = self.budget_total_ - self.budget_used_
-            self._stop(
+                campaign.ask(self.oracle, ids, X[indices], indices, scores)
+                campaign.close_round(X, validation)  # refit, save, report
+            campaign.stop(
                 "n_rounds"
-                if self.n_rounds_ >= self.n_rounds
+                if campaign.state.n_rounds >= self.n_rounds
                 else "budget_exhausted"
-                if left <= 0
+                if campaign.budget_left() <= 0
                 else "no_candidates"
             )
         return self
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        checkpoint,
+        cleaner=None,
+        *,
+        estimator=None,
+        classifier=None,
+        trusted=(),
+        labels_only=False,
+    ):
+        """A fitted cleaner restored from its checkpoint folder
+        (:func:`load_cleaner` says more); ``cls`` when ``cleaner`` is None
+        and the folder names this class."""
+        seen = disk_mark(checkpoint)  # before reading: a writer in between is noticed
+        state, header = read_checkpoint(checkpoint)
+        if cleaner is None:
+            cleaner = cleaner_from_header(
+                header, estimator=estimator, classifier=classifier, trusted=trusted
+            )
+        else:
+            cleaner = clone(cleaner)
+        cleaner.set_params(checkpoint=os.fspath(checkpoint))
+        cleaner.classes_ = state.classes
+        if state.n_features_in is not None:
+            cleaner.n_features_in_ = state.n_features_in
+        cleaner.campaign_ = Campaign.load(
+            cleaner, state, trusted=trusted, disk_seen=seen, labels_only=labels_only
+        )
+        return cleaner
+
+    # -- the fitted attributes, read from the campaign ---------------------------------
+
+    def __getattr__(self, name):
+        # Called only for names the instance lacks: labels_, history_, ...
+        # are views of campaign_ (Campaign.FITTED), its one copy.
+        campaign = vars(self).get("campaign_")
+        if name in Campaign.FITTED and campaign is not None and campaign.state:
+            return Campaign.FITTED[name](campaign)
+        raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
+
+    # -- ask/tell: functions of the cleaner in noisyactive.active._ask_tell ---------
+
+    query = _ask_tell.query
+    pending_table = _ask_tell.pending_table
+    teach = _ask_tell.teach
+    teach_from_csv = _ask_tell.teach_from_csv
+    export_labels = _ask_tell.export_labels
 
     # -- prediction ------------------------------------------------------------------
 
     def _fitted_classifier(self, X):
         check_is_fitted(self)
-        X = self._check_data(X, reset=False)
+        X = check_input(self, X, input_is_paths=self.campaign_.state.input_is_paths)
         if self.classifier_ is None:
             raise NotFittedError(
                 "ActiveLabelCleaner has no classifier yet: no clean part with at "
@@ -383,7 +378,7 @@ class ActiveLabelCleaner(
         X = self._fitted_classifier(X)
         return self.classifier_.predict(X)
 
-    @available_if(_classifier_has("predict_proba", default=True))
+    @available_if(classifier_has("predict_proba", default=True))
     def predict_proba(self, X):
         """Class probabilities, one column per ``classes_`` (0 for classes the
         classifier never saw in the clean part)."""
@@ -391,7 +386,7 @@ class ActiveLabelCleaner(
         proba = self.classifier_.predict_proba(X)
         return expand_proba(proba, self.classifier_.classes_, self.classes_)
 
-    @available_if(_classifier_has("decision_function", default=False))
+    @available_if(classifier_has("decision_function", default=False))
     def decision_function(self, X):
         """``classifier_.decision_function`` (when it knows every class)."""
         X = self._fitted_classifier(X)

@@ -6,15 +6,15 @@ Pure functions of a fitted classifier and arrays, tested on tiny inputs.
 import numpy as np
 
 from noisyactive.active._state import derived_seed
-from noisyactive.utils import check_indices
+from noisyactive.query import get_query_strategy
+from noisyactive.query._base import check_ranking
 
 __all__ = [
     "expand_proba",
     "FullClassView",
     "random_ranking",
-    "check_ranking",
     "suspicion_ranking",
-    "RankingMixin",
+    "next_batch",
 ]
 
 
@@ -77,35 +77,6 @@ def random_ranking(candidates, n, seed):
     return chosen.astype(np.intp), np.full(n, np.nan)
 
 
-def check_ranking(indices, scores, candidates, n, round_):
-    """Validate what a query strategy returned; returns clean arrays.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from noisyactive.active._ranking import check_ranking
-    >>> try:
-    ...     check_ranking([3, 3], None, np.arange(5), 2, 1)
-    ... except ValueError as exc:
-    ...     print(str(exc)[:68])
-    The query strategy's indices in round 1 contain duplicate indices [3
-    """
-    indices = check_indices(
-        indices,
-        within=candidates,
-        max_count=n,
-        min_count=1,
-        name=f"The query strategy's indices in round {round_}",
-        within_name="the candidates",
-    )
-    if scores is None:
-        scores = np.full(indices.size, np.nan)
-    scores = np.asarray(scores, dtype=float).reshape(-1)
-    if scores.size != indices.size:
-        scores = np.full(indices.size, np.nan)
-    return indices, scores
-
-
 def suspicion_ranking(proba, labels, candidates, n):
     """The ``n`` candidates whose current label is least probable, first.
 
@@ -127,54 +98,47 @@ def suspicion_ranking(proba, labels, candidates, n):
     return candidates[order], 1.0 - p_label[order]
 
 
-class RankingMixin:
-    """Ranking steps of :class:`ActiveLabelCleaner` (private methods)."""
-
-    def _next_batch(self, X, n):
-        """Indices (and scores) of the next ``n`` questions: the strategy's
-        ranking of the candidates plus ``audit_share`` of kept samples."""
-        s = self._state
-        round_ = s.n_rounds + 1
-        seed = derived_seed(s.seed, round_)
-        audit = s.audit_candidates()
-        n_audit = min(int(round(self.audit_share * n)), audit.size)
-        candidates = s.candidates()
-        n_main = min(n - n_audit, candidates.size)
-        parts = []
-        if n_main > 0 and self.classifier_ is None:  # nothing trained: at random
-            parts.append(random_ranking(candidates, n_main, seed))
-        elif n_main > 0:
-            from noisyactive.query import get_query_strategy
-
-            model = self._full_class_model()
-            indices, scores = get_query_strategy(self.query_strategy).rank(
-                model,
-                X,
-                candidates,
-                n_main,
-                labels=self.labels_,
-                labeled_mask=s.clean,
-                random_state=seed,
-            )
-            parts.append(check_ranking(indices, scores, candidates, n_main, round_))
-        if n_audit > 0 and self.classifier_ is None:
-            parts.append(random_ranking(audit, n_audit, derived_seed(seed, 1)))
-        elif n_audit > 0:
-            proba = self._full_class_model().predict_proba(X[audit])
-            parts.append(suspicion_ranking(proba, s.labels[audit], audit, n_audit))
-        if not parts:
-            return np.zeros(0, np.intp), np.zeros(0)
-        return (
-            np.concatenate([p[0] for p in parts]).astype(np.intp),
-            np.concatenate([p[1] for p in parts]).astype(float),
+def next_batch(campaign, X, n):
+    """Indices (and scores) of the campaign's next ``n`` questions: the
+    strategy's ranking of the candidates plus ``audit_share`` of kept samples
+    (at random while no classifier exists)."""
+    s, params = campaign.state, campaign.cleaner
+    round_ = s.n_rounds + 1
+    seed = derived_seed(s.seed, round_)
+    audit = s.audit_candidates()
+    n_audit = min(int(round(params.audit_share * n)), audit.size)
+    candidates = s.candidates()
+    n_main = min(n - n_audit, candidates.size)
+    model = campaign.classifier
+    if model is not None and not np.array_equal(model.classes_, s.classes):
+        model = FullClassView(model, s.classes)
+    parts = []
+    if n_main > 0 and model is None:
+        parts.append(random_ranking(candidates, n_main, seed))
+    elif n_main > 0:
+        strategy = get_query_strategy(params.query_strategy)
+        indices, scores = strategy.rank(
+            model,
+            X,
+            candidates,
+            n_main,
+            labels=s.classes[s.labels],
+            labeled_mask=s.clean,
+            random_state=seed,
         )
-
-    def _full_class_model(self):
-        model = self.classifier_
-        if not np.array_equal(model.classes_, self.classes_):
-            model = FullClassView(model, self.classes_)
-        return model
-
-    def _expanded_proba(self, X):
-        proba = self.classifier_.predict_proba(X)
-        return expand_proba(proba, self.classifier_.classes_, self.classes_)
+        who = f"query strategy {type(strategy).__name__} (round {round_})"
+        checked = check_ranking(
+            indices, scores, candidates, n_main, who=who, min_count=1
+        )
+        parts.append(checked)
+    if n_audit > 0 and model is None:
+        parts.append(random_ranking(audit, n_audit, derived_seed(seed, 1)))
+    elif n_audit > 0:
+        proba = model.predict_proba(X[audit])
+        parts.append(suspicion_ranking(proba, s.labels[audit], audit, n_audit))
+    if not parts:
+        return np.zeros(0, np.intp), np.zeros(0)
+    return (
+        np.concatenate([p[0] for p in parts]).astype(np.intp),
+        np.concatenate([p[1] for p in parts]).astype(float),
+    )

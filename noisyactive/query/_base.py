@@ -14,7 +14,7 @@ from sklearn.utils import _safe_indexing
 
 from noisyactive.utils._validation import check_indices
 
-__all__ = ["BaseQueryStrategy"]
+__all__ = ["BaseQueryStrategy", "check_n", "check_ranking"]
 
 
 def _n_samples(X):
@@ -30,12 +30,70 @@ def _n_samples(X):
         ) from exc
 
 
-def _check_n(n):
+def check_n(n, *, minimum=0):
+    """``n``, how many samples to query, as an int of at least ``minimum``.
+
+    The one check of ``n``: :meth:`BaseQueryStrategy.rank` (``minimum=0``)
+    and :meth:`~noisyactive.ActiveLabelCleaner.query` (``minimum=1``).
+
+    Examples
+    --------
+    >>> from noisyactive.query._base import check_n
+    >>> check_n(3), check_n(0)
+    (3, 0)
+    >>> try:
+    ...     check_n(0, minimum=1)
+    ... except ValueError as exc:
+    ...     print(exc)
+    n (how many samples to query) must be >= 1; got 0.
+    """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"n (how many samples to query) must be an integer; got {n!r}.")
-    if n < 0:
-        raise ValueError(f"n (how many samples to query) must be >= 0; got {n}.")
+    if n < minimum:
+        raise ValueError(
+            f"n (how many samples to query) must be >= {minimum}; got {n}."
+        )
     return int(n)
+
+
+def check_ranking(indices, scores, candidates, n, *, who, min_count=0):
+    """What a strategy returned, checked: unique ``candidates``, at most ``n``
+    (at least ``min_count``), one float score per index (None: NaN scores).
+
+    The one check of a strategy's output, for :meth:`BaseQueryStrategy.rank`
+    and for strategy objects of any kind in
+    :class:`~noisyactive.ActiveLabelCleaner`. ``who`` names the strategy in
+    the messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from noisyactive.query._base import check_ranking
+    >>> check_ranking([4, 1], None, np.arange(5), 2, who="f")
+    (array([4, 1]), array([nan, nan]))
+    >>> try:
+    ...     check_ranking([3, 3], None, np.arange(5), 2, who="f")
+    ... except ValueError as exc:
+    ...     print(str(exc)[:48])
+    the indices f returned contain duplicate indices
+    """
+    indices = check_indices(
+        indices,
+        within=candidates,
+        within_name="the candidates",
+        max_count=n,
+        min_count=min_count,
+        name=f"the indices {who} returned",
+    )
+    if scores is None:
+        return indices, np.full(indices.shape[0], np.nan)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if scores.shape != indices.shape:
+        raise ValueError(
+            f"{who} returned {scores.shape[0]} scores for {indices.shape[0]} "
+            "indices; expected one score per index."
+        )
+    return indices, scores
 
 
 def _check_labels(labels, n_samples):
@@ -161,7 +219,7 @@ class BaseQueryStrategy(BaseEstimator):
         candidates = check_indices(
             candidates, n_samples=n_samples, allow_mask=True, name="candidates"
         )
-        n = _check_n(n)
+        n = check_n(n)
         labels = _check_labels(labels, n_samples)
         labeled_mask = _check_labeled_mask(labeled_mask, n_samples)
         self._validate_params()
@@ -177,20 +235,7 @@ class BaseQueryStrategy(BaseEstimator):
             labeled_mask=labeled_mask,
             random_state=random_state,
         )
-        indices = check_indices(
-            indices,
-            within=candidates,
-            within_name="the candidates",
-            max_count=k,
-            name=f"the indices {type(self).__name__} returned",
-        )
-        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-        if scores.shape != indices.shape:
-            raise ValueError(
-                f"{type(self).__name__} returned {scores.shape[0]} scores for "
-                f"{indices.shape[0]} indices; expected one score per index."
-            )
-        return indices, scores
+        return check_ranking(indices, scores, candidates, k, who=self._who())
 
     def query(self, estimator, X, candidates, n, **kwargs):
         """Indices of the ``n`` best candidates, best first (``rank(...)[0]``).
@@ -206,6 +251,10 @@ class BaseQueryStrategy(BaseEstimator):
             Unique indices from ``candidates``, best first.
         """
         return self.rank(estimator, X, candidates, n, **kwargs)[0]
+
+    def _who(self):
+        """How messages about this strategy's output name it."""
+        return type(self).__name__
 
     def _rank(self, estimator, X, candidates, n, *, labels, labeled_mask, random_state):
         raise NotImplementedError  # pragma: no cover

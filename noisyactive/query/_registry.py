@@ -1,9 +1,8 @@
 """Resolve a strategy given as a name, an object or a plain callable."""
 
+import difflib
 import functools
 import inspect
-
-import numpy as np
 
 from noisyactive.query._base import BaseQueryStrategy
 from noisyactive.query._coreset import CoreSetSampling
@@ -14,7 +13,6 @@ from noisyactive.query._uncertainty import (
     LeastConfidenceSampling,
     MarginSampling,
 )
-from noisyactive.utils._validation import check_indices
 
 __all__ = ["CallableStrategy", "get_query_strategy", "QUERY_STRATEGIES"]
 
@@ -96,25 +94,17 @@ class CallableStrategy(BaseQueryStrategy):
         # A copy: a function that shuffles or sorts candidates in place must
         # not change the caller's array.
         result = self.func(estimator, X, candidates.copy(), n, **kwargs)
-        indices = self._check_result(result, candidates, n)
-        return indices, np.full(indices.shape[0], np.nan)
-
-    def _check_result(self, result, candidates, n):
-        name = _func_name(self.func)
         if result is None:
             raise TypeError(
-                f"query function {name} returned None; it must return an array of "
-                "indices into X taken from candidates."
+                f"{self._who()} returned None; it must return an array of indices "
+                "into X taken from candidates."
             )
-        # Only candidates may be queried: the others are already labeled or
-        # relabeled, and each sample is queried once per round.
-        return check_indices(
-            result,
-            within=candidates,
-            within_name="the candidates",
-            max_count=n,
-            name=f"the indices query function {name} returned",
-        )
+        # Checked by rank (check_ranking): only candidates, each once, at most
+        # n. The function has no scores: NaN.
+        return result, None
+
+    def _who(self):
+        return f"query function {_func_name(self.func)}"
 
 
 def get_query_strategy(strategy):
@@ -158,9 +148,11 @@ def get_query_strategy(strategy):
             factory = QUERY_STRATEGIES[strategy]
         except KeyError:
             valid = ", ".join(repr(name) for name in QUERY_STRATEGIES)
+            near = difflib.get_close_matches(strategy, QUERY_STRATEGIES, n=1)
+            hint = f" Did you mean {near[0]!r}?" if near else ""
             raise ValueError(
                 f"unknown query strategy {strategy!r}; valid names are {valid}, or "
-                "pass a strategy object or a callable."
+                f"pass a strategy object or a callable.{hint}"
             ) from None
         return factory()
     if isinstance(strategy, type):

@@ -262,7 +262,10 @@ class CampaignState:
                 arrays[f"{name}_lengths"] = np.array([v.size for v in value], np.int64)
             elif store == _COLUMNS:
                 for key, column in value.items():
-                    arrays[f"{name}_{key}"] = np.asarray(column)
+                    column = np.asarray(column)
+                    if column.size == 0:  # an empty list is not float data
+                        column = column.astype(np.int64)
+                    arrays[f"{name}_{key}"] = column
             elif isinstance(value, np.ndarray):
                 if value.dtype == object:
                     objects.append(name)

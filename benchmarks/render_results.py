@@ -455,6 +455,68 @@ def partial_section(paths):
     return "\n".join(lines)
 
 
+# Result files with a section of their own (not experiment runs).
+_OWN_SECTIONS = {"ham10000_backbones", "speed_frozen"}
+
+
+def backbone_section(rows):
+    """``bench_backbones.py``: the clean-label reference per network."""
+    lines = [
+        "## HAM10000 clean-label reference by network (CPU)",
+        "",
+        "Command: `python benchmarks/bench_backbones.py --data "
+        "/work/shared/data/ham10000 --seeds 0 1 2 --threads 1 --out "
+        "benchmarks/results/ham10000_backbones.jsonl` (`--configs` picks rows). "
+        "Clean labels, the lesion-grouped 0.7 / 0.1 / 0.2 split of the seed, one "
+        "network restored to its best-validation epoch, test macro-F1. CPU time is "
+        "the fit's process time on 1 thread (the machine was shared, so wall time "
+        "is longer and noisy).",
+        "",
+        "| network | seeds | test macro-F1 | accuracy | fit CPU time per seed |",
+        "|---|---|---|---|---|",
+    ]
+    by_config = {}
+    for r in rows:
+        by_config.setdefault(r["config"], []).append(r)
+    for name, runs in by_config.items():
+        f1 = np.array([r["test_macro_f1"] for r in runs])
+        acc = np.array([r["test_accuracy"] for r in runs])
+        cpu = np.array([r["fit_cpu_s"] for r in runs]) / 60
+        seeds = ", ".join(str(r["seed"]) for r in runs)
+        lines.append(
+            f"| {name} | {seeds} (n = {len(runs)}) | {_fmt(f1)} | {_fmt(acc)} | "
+            f"{cpu.mean():.0f} min |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def frozen_speed_section(rows):
+    """``bench_speed_frozen.py``: cached frozen trunk against a full fine-tune."""
+    lines = [
+        "## CPU speed: a frozen pretrained trunk with cached features",
+        "",
+        "Command: `python benchmarks/bench_speed_frozen.py --data "
+        "/work/shared/data/ham10000 --n 1024 --size 128 --freeze 12 --epochs 2 "
+        "--threads 1 --out benchmarks/results/speed_frozen.jsonl`. "
+        "EfficientNet-Lite0 with ImageNet weights, the same images, resolution and "
+        "batch on both sides in one process; median epoch wall time.",
+        "",
+        "| images | px | freeze | full fine-tune, s/epoch | frozen top, s/epoch | "
+        "speed-up | cache build | cache size |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['n_images']} | {r['image_size']} | {r['freeze']} | "
+            f"{r['full_finetune_epoch_s']} | {r['frozen_top_epoch_s']} | "
+            f"{r['speedup']}x | {r['cache_build_s']} s "
+            f"({r['cache_images_x_views']} image-views) | {r['cache_mb']} MB |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
 def _jsonl(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
@@ -486,7 +548,7 @@ def main(argv=None):
         key=lambda p: (order.index(p.stem) if p.stem in order else 99, p.stem),
     )
     for path in files:
-        if path.stem.endswith("_smoke"):
+        if path.stem.endswith("_smoke") or path.stem in _OWN_SECTIONS:
             continue
         runs = [json.loads(line) for line in path.read_text().splitlines() if line]
         runs = [r for r in runs if "config" in r]  # experiment runs only
@@ -512,6 +574,12 @@ def main(argv=None):
     ):
         if (RESULTS / name).exists():
             parts.append(json_section(title, json.loads((RESULTS / name).read_text())))
+    backbones = RESULTS / "ham10000_backbones.jsonl"
+    if backbones.exists():
+        parts.append(backbone_section(_jsonl(backbones)))
+    frozen = RESULTS / "speed_frozen.jsonl"
+    if frozen.exists():
+        parts.append(frozen_speed_section(_jsonl(frozen)))
     coteaching = RESULTS / "speed_coteaching.json"
     if coteaching.exists():
         parts.append(coteaching_speed_section(json.loads(coteaching.read_text())))

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from noisyactive.classifiers._net import ArrayNet
+from noisyactive._netcore._net import ArrayNet
 from noisyactive.filtering._epoch_rules import (
     cross_update_loss,
     cross_update_loss_masked,
@@ -71,7 +71,7 @@ class CoTeachingNet(ArrayNet):
         Network builder, called twice (two seeds).
     coteaching : CoTeachingConfig
     **kwargs
-        As :class:`~noisyactive.classifiers._net.ArrayNet`.
+        As :class:`~noisyactive._netcore._net.ArrayNet`.
     """
 
     def __init__(self, module, *, coteaching, **kwargs):

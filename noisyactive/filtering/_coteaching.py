@@ -108,7 +108,9 @@ class CoTeachingNet(ArrayNet):
         self.forget_rate_ = float(cfg.forget_rate) if fixed else None
 
     def current_forget_rate(self):
-        """The final forget rate tau: given, or estimated during warm-up."""
+        """The final forget rate tau: given (estimated before training or
+        not), or with ``forget_rate="auto"`` in the config
+        (``noise_estimator="loss_mixture"``) estimated during the warm-up."""
         if self.forget_rate_ is not None:
             return self.forget_rate_
         if self.loss_prev_ is not None:

@@ -1,7 +1,6 @@
 """NoisyLabelFilter: phase 1 of Khanal et al. (2024)."""
 
 import warnings
-from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -10,13 +9,14 @@ from sklearn.utils import Bunch
 from noisyactive.base import NETWORK_PARAMS, BaseNetEstimator
 from noisyactive.classifiers import NetClassifier
 from noisyactive.filtering._coteaching import CoTeachingConfig, CoTeachingNet
-from noisyactive.filtering._noise_cross_fit import (
-    MIN_CLASS_COUNT,
-    CrossFitNoiseEstimator,
-    classes_too_small_to_cross_fit,
+from noisyactive.filtering._noise_cross_fit import CrossFitNoiseEstimator
+from noisyactive.filtering._noise_estimator import (
+    as_noise_bunch,
+    check_cross_fit_counts,
+    loss_mixture_bunch,
 )
 from noisyactive.filtering._quota import estimate_class_clean_counts
-from noisyactive.filtering._schedule import n_remember
+from noisyactive.filtering._schedule import warn_if_batch_keeps_nothing
 from noisyactive.utils import check_transition_matrix
 from noisyactive.utils._param_validation import (
     HasMethods,
@@ -28,56 +28,6 @@ from noisyactive.utils._param_validation import (
 )
 
 __all__ = ["NoisyLabelFilter"]
-
-
-def _warn_if_batch_keeps_nothing(batch_size, forget_rate):
-    """``R = floor((1 - tau) b)`` is 0 for a full batch: after the warm-up no
-    network learns anything and the mask comes out empty."""
-    if forget_rate == "auto" or n_remember(batch_size, forget_rate) > 0:
-        return
-    warnings.warn(
-        f"batch_size={batch_size} with forget_rate={forget_rate} keeps no sample "
-        f"of a batch once the warm-up ends (R = floor((1 - tau) b) = 0), so the "
-        f"selection is meaningless; use batch_size > {1 / (1 - forget_rate):.3g}.",
-        UserWarning,
-        stacklevel=3,
-    )
-
-
-def _as_noise_bunch(result, n_classes):
-    """A noise estimator's result as a Bunch with ``rate`` (in [0, 1)),
-    ``rate_std``, ``transition`` (checked, or None) and ``warnings``.
-
-    Examples
-    --------
-    >>> b = _as_noise_bunch(0.25, 3)
-    >>> b.rate, b.rate_std, b.transition, b.warnings
-    (0.25, 0.0, None, [])
-    >>> _as_noise_bunch({"rate": 0.1, "rate_std": 0.02}, 2).rate_std
-    0.02
-    """
-    if isinstance(result, Mapping):
-        noise = Bunch(**result)
-    else:
-        noise = Bunch(rate=result)
-    if "rate" not in noise:
-        raise ValueError(
-            "noise_estimator.estimate(X, y) must return the noise rate or a "
-            f"mapping with 'rate'; got keys {sorted(noise)}."
-        )
-    rate = noise.rate
-    if isinstance(rate, bool) or not isinstance(rate, Real) or not 0 <= rate < 1:
-        raise ValueError(
-            f"noise_estimator.estimate(X, y) must give a rate in [0, 1); got {rate!r}."
-        )
-    noise.rate = float(rate)
-    noise.rate_std = float(noise.get("rate_std", 0.0))
-    transition = noise.get("transition")
-    if transition is not None:
-        transition = check_transition_matrix(transition, n_classes)
-    noise.transition = transition
-    noise.warnings = [str(m) for m in noise.get("warnings", [])]
-    return noise
 
 
 class NoisyLabelFilter(BaseNetEstimator):
@@ -346,7 +296,7 @@ verbose
         if transition is None and noise is not None:
             transition = noise.transition
         rate = "auto" if noise is None else noise.rate
-        _warn_if_batch_keeps_nothing(kwargs["batch_size"], rate)
+        warn_if_batch_keeps_nothing(kwargs["batch_size"], rate)
         config = CoTeachingConfig.from_estimator(
             self,
             n_classes=len(self.classes_),
@@ -363,14 +313,7 @@ verbose
         self.vog_buffer_nbytes_ = int(result["vog_buffer_nbytes"])
         self.forget_rate_ = float(result["forget_rate"])
         if noise is None:  # the warm-up's loss mixture
-            noise = Bunch(
-                rate=self.forget_rate_,
-                rate_std=float("nan"),
-                transition=None,
-                warnings=[],
-                method="loss_mixture",
-                epoch_rates=np.asarray(result["rate_estimates"], dtype=float),
-            )
+            noise = loss_mixture_bunch(self.forget_rate_, result["rate_estimates"])
         counts = np.bincount(y_enc, minlength=len(self.classes_))
         self.class_clean_counts_ = estimate_class_clean_counts(
             counts,
@@ -416,28 +359,8 @@ verbose
         )
 
     def _check_cross_fit_counts(self, y_enc):
-        """``noise_estimator="cross_fit"`` predicts every sample from a fold
-        that did not see it: each class needs 2 samples (checked before any
-        training, naming the classes and what to pass instead)."""
-        if not isinstance(self.noise_estimator, str):
-            return  # an object checks its own input
-        labels, counts = classes_too_small_to_cross_fit(y_enc)
-        if labels.size:
-            names, counts = self.classes_[labels[:10]].tolist(), counts[:10].tolist()
-            pairs = ", ".join(
-                f"{c!r} ({n} sample{'' if n == 1 else 's'})"
-                for c, n in zip(names, counts)
-            )
-            one = labels.size == 1
-            raise ValueError(
-                "forget_rate='auto' estimates the noise rate by cross-fitting "
-                f"(noise_estimator='cross_fit'), which needs at least "
-                f"{MIN_CLASS_COUNT} samples of every class; "
-                f"{'class' if one else 'classes'} {pairs} {'has' if one else 'have'} "
-                "fewer. Pass the noise rate as a number (e.g. forget_rate=0.2), "
-                "or noise_estimator='loss_mixture' (no cross-fit), or at least "
-                f"{MIN_CLASS_COUNT} samples of every class."
-            )
+        if isinstance(self.noise_estimator, str):  # an object checks its input
+            check_cross_fit_counts(y_enc, self.classes_)
 
     def _noise_estimator_object(self):
         """The object whose ``estimate(X, y)`` runs before training."""
@@ -454,7 +377,7 @@ verbose
         noisy labels of its half, or the user's ``noise_estimator``), as a
         Bunch; its warnings are emitted at the caller of fit."""
         estimator = self._noise_estimator_object()
-        noise = _as_noise_bunch(estimator.estimate(X, y_enc), len(self.classes_))
+        noise = as_noise_bunch(estimator.estimate(X, y_enc), len(self.classes_))
         if isinstance(self.noise_estimator, str):
             noise.method = self.noise_estimator
         else:

@@ -67,7 +67,7 @@ def load(dataset, kind, p, seed, n_train, ham_path):
     """Noisy training data (X, y_noisy, y_true)."""
     from sklearn.model_selection import train_test_split
 
-    from noisyactive.classifiers._inputs import default_cache_dir
+    from noisyactive._netcore._inputs import default_cache_dir
     from noisyactive.datasets import (
         grouped_train_val_test_split,
         inject_label_noise,

@@ -70,8 +70,8 @@ from noisyactive import NetClassifier, NoisyLabelFilter
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_speed_cleanlab import bench_clean_mask  # noqa: E402
 
+from noisyactive._netcore._arrays import InputNorm
 from noisyactive.base import input_stats, resolve_device
-from noisyactive.classifiers._arrays import InputNorm
 from noisyactive.filtering._coteaching import CoTeachingNet
 from noisyactive.filtering._vog import VOGBuffer, vog_gradients
 from noisyactive.nets import ResNet18, SmallCNN, capture_features, final_linear

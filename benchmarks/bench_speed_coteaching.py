@@ -39,9 +39,9 @@ import torch.nn.functional as F
 from skorch.callbacks import Callback
 
 from noisyactive import NoisyLabelFilter
+from noisyactive._netcore._arrays import InputNorm
+from noisyactive._netcore._inputs import default_cache_dir
 from noisyactive.base import cpu_bf16_supported, input_stats
-from noisyactive.classifiers._arrays import InputNorm
-from noisyactive.classifiers._inputs import default_cache_dir
 from noisyactive.datasets import load_ham10000, load_images
 from noisyactive.nets import ResNet18
 

@@ -26,7 +26,7 @@ from sklearn.model_selection import GroupShuffleSplit
 from skorch.callbacks import Callback
 
 from noisyactive import NetClassifier
-from noisyactive.classifiers._inputs import default_cache_dir
+from noisyactive._netcore._inputs import default_cache_dir
 from noisyactive.datasets import load_ham10000, load_images
 
 HAM = "/work/shared/data/ham10000"

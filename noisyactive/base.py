@@ -22,9 +22,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from noisyactive.classifiers._arrays import InputNorm
-from noisyactive.classifiers._callbacks import RestoreBestEpoch
-from noisyactive.classifiers._inputs import default_cache_dir, prepare_input
+from noisyactive._netcore._arrays import InputNorm
+from noisyactive._netcore._callbacks import RestoreBestEpoch
+from noisyactive._netcore._inputs import default_cache_dir, prepare_input
 from noisyactive.nets import (
     MLP,
     EfficientNetLite,

@@ -11,8 +11,8 @@ import torch
 from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 
 from noisyactive import NetClassifier, NoisyLabelFilter
+from noisyactive._netcore._callbacks import CosineDecay
 from noisyactive.base import NETWORK_PARAMS
-from noisyactive.classifiers._callbacks import CosineDecay
 
 X = np.random.default_rng(0).normal(size=(120, 6)).astype(np.float32)
 Y = (X[:, 0] + X[:, 1] > 0).astype(int)
@@ -141,7 +141,7 @@ def test_silent_at_verbose_zero(capsys):
 def test_plain_progress_lines_report_rate_and_time_left():
     import io
 
-    from noisyactive.classifiers._progress import Progress
+    from noisyactive.utils._progress import Progress
 
     stream = io.StringIO()
     bar = Progress(20, "decoding images", unit="img", stream=stream, every=0.5)

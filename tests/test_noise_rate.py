@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
@@ -195,6 +195,7 @@ def test_classifier_no_better_than_the_majority_class_warns():
 
 
 @settings(max_examples=40, deadline=None)
+@example(share=1.0, k=6, seed=11)
 @given(
     share=st.floats(0.0, 1.0),
     k=st.integers(2, 8),
@@ -207,8 +208,13 @@ def test_symmetric_bound_holds_for_symmetric_noise(share, k, seed):
     true = rng.choice(k, 4000, p=prior)
     noisy = _symmetric_noise(true, k, rate, rng)
     bound = symmetric_noise_bound(np.bincount(noisy, minlength=k))
-    # The bound holds in expectation; 4000 samples leave a few points of slack.
-    assert bound >= np.mean(noisy != true) - 0.06
+    # The bound holds in expectation. Its sampling error is (k - 1) / n times
+    # that of the smallest count: allow 4 standard errors of a count near n / k
+    # (at share = 1 the labels are uniform and the smallest of k counts sits
+    # well below n / k; hypothesis found k = 6, seed = 11 at 0.06 slack).
+    n = true.size
+    slack = 4 * (k - 1) * np.sqrt(n / k * (1 - 1 / k)) / n
+    assert bound >= np.mean(noisy != true) - max(slack, 0.06)
 
 
 def test_unreliable_estimate_names_the_symmetric_bound_when_lower():

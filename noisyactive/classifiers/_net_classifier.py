@@ -3,8 +3,8 @@
 import numpy as np
 import torch
 
+from noisyactive._netcore._net import ArrayNet
 from noisyactive.base import BaseNetEstimator
-from noisyactive.classifiers._net import ArrayNet
 from noisyactive.utils._param_validation import Interval, Real, _fit_context
 
 __all__ = ["NetClassifier"]

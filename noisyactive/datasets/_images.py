@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 
+from noisyactive.utils._progress import Progress
+
 __all__ = ["ImageDecodeError", "load_images"]
 
 # Bump when the decoding itself changes, so old cache files are not reused.
@@ -123,8 +125,6 @@ def _decode_into(out, paths, indices, size, mode, resample):
 
 
 def _decode_all(out, paths, size, mode, resample, n_jobs, verbose):
-    from noisyactive.classifiers._progress import Progress
-
     n = len(paths)
     chunks = [range(s, min(s + _CHUNK, n)) for s in range(0, n, _CHUNK)]
     show = bool(verbose) and n >= _PROGRESS_MIN

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
-from noisyactive.classifiers._inputs import default_cache_dir
+from noisyactive._netcore._inputs import default_cache_dir
 from noisyactive.datasets import (
     grouped_train_val_test_split,
     inject_label_noise,

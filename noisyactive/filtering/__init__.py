@@ -8,6 +8,7 @@ from noisyactive.filtering._epoch_rules import (
 )
 from noisyactive.filtering._filter import NoisyLabelFilter
 from noisyactive.filtering._noise_cross_fit import (
+    CrossFitNoiseEstimator,
     cross_fit_predict_proba,
     estimate_noise_cross_fit,
 )
@@ -30,6 +31,7 @@ from noisyactive.filtering._selection import select_small_loss_and_vog, split_mi
 from noisyactive.filtering._vog import VOGBuffer, normalize_by_class, vog_gradients
 
 __all__ = [
+    "CrossFitNoiseEstimator",
     "NoisyLabelFilter",
     "VOGBuffer",
     "agreement_noise_rate",

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from noisyactive.classifiers._net import ArrayNet
+from noisyactive._netcore._net import ArrayNet
 from noisyactive.filtering._epoch_rules import (
     cross_update_loss,
     cross_update_loss_masked,
@@ -71,7 +71,7 @@ class CoTeachingNet(ArrayNet):
         Network builder, called twice (two seeds).
     coteaching : CoTeachingConfig
     **kwargs
-        As :class:`~noisyactive.classifiers._net.ArrayNet`.
+        As :class:`~noisyactive._netcore._net.ArrayNet`.
     """
 
     def __init__(self, module, *, coteaching, **kwargs):
@@ -108,7 +108,9 @@ class CoTeachingNet(ArrayNet):
         self.forget_rate_ = float(cfg.forget_rate) if fixed else None
 
     def current_forget_rate(self):
-        """The final forget rate tau: given, or estimated during warm-up."""
+        """The final forget rate tau: given (estimated before training or
+        not), or with ``forget_rate="auto"`` in the config
+        (``noise_estimator="loss_mixture"``) estimated during the warm-up."""
         if self.forget_rate_ is not None:
             return self.forget_rate_
         if self.loss_prev_ is not None:

@@ -9,11 +9,17 @@ from sklearn.utils import Bunch
 from noisyactive.base import NETWORK_PARAMS, BaseNetEstimator
 from noisyactive.classifiers import NetClassifier
 from noisyactive.filtering._coteaching import CoTeachingConfig, CoTeachingNet
-from noisyactive.filtering._noise_cross_fit import estimate_noise_cross_fit
+from noisyactive.filtering._noise_cross_fit import CrossFitNoiseEstimator
+from noisyactive.filtering._noise_estimator import (
+    as_noise_bunch,
+    check_cross_fit_counts,
+    loss_mixture_bunch,
+)
 from noisyactive.filtering._quota import estimate_class_clean_counts
-from noisyactive.filtering._schedule import n_remember
+from noisyactive.filtering._schedule import warn_if_batch_keeps_nothing
 from noisyactive.utils import check_transition_matrix
 from noisyactive.utils._param_validation import (
+    HasMethods,
     Integral,
     Interval,
     Real,
@@ -22,20 +28,6 @@ from noisyactive.utils._param_validation import (
 )
 
 __all__ = ["NoisyLabelFilter"]
-
-
-def _warn_if_batch_keeps_nothing(batch_size, forget_rate):
-    """``R = floor((1 - tau) b)`` is 0 for a full batch: after the warm-up no
-    network learns anything and the mask comes out empty."""
-    if forget_rate == "auto" or n_remember(batch_size, forget_rate) > 0:
-        return
-    warnings.warn(
-        f"batch_size={batch_size} with forget_rate={forget_rate} keeps no sample "
-        f"of a batch once the warm-up ends (R = floor((1 - tau) b) = 0), so the "
-        f"selection is meaningless; use batch_size > {1 / (1 - forget_rate):.3g}.",
-        UserWarning,
-        stacklevel=3,
-    )
 
 
 class NoisyLabelFilter(BaseNetEstimator):
@@ -67,17 +59,35 @@ nn.Module class or instance
     mix_ratio : float in [0, 1], default=0.0
         ``m``: share of the kept samples chosen by VOG. 0 is plain Co-teaching.
     forget_rate : float in [0, 1) or "auto", default="auto"
-        ``tau``, normally the noise rate. ``"auto"`` estimates it before training
-        (:func:`~noisyactive.filtering.estimate_noise_cross_fit`): three
-        stratified 2-fold cross-fits of this filter's network (a
-        :class:`~noisyactive.NetClassifier` at half of ``max_epochs``) give
-        out-of-sample probabilities; their confident joint (Northcutt et al.
-        2021) gives per-class rates, whose global rate is corrected for the
-        classifier's own errors by the agreement of the cross-fits. A
-        ``UserWarning`` names the numbers when the estimate is unstable, would
-        leave a class without a clean sample, or comes from a network no better
-        than the class prior (see :ref:`noise_rate`). Its measured error is in
-        ``benchmarks/RESULTS.md`` (``benchmarks/bench_noise_rate.py``).
+        ``tau``, normally the noise rate. ``"auto"`` estimates it with
+        ``noise_estimator``. A ``UserWarning`` names the numbers when the
+        estimate is unstable, would leave a class without a clean sample, or
+        comes from a network no better than the class prior (see
+        :ref:`noise_rate`). Its measured error is in ``benchmarks/RESULTS.md``
+        (``benchmarks/bench_noise_rate.py``).
+    noise_estimator : "cross_fit", "loss_mixture" or object, default="cross_fit"
+        How ``forget_rate="auto"`` estimates the rate (ignored for a given
+        rate).
+
+        - ``"cross_fit"``, before training: three stratified 2-fold cross-fits
+          of this filter's network (a :class:`~noisyactive.NetClassifier` at
+          half of ``max_epochs``) give out-of-sample probabilities; their
+          confident joint (Northcutt et al. 2021) gives per-class rates, whose
+          global rate is corrected for the classifier's own errors by the
+          agreement of the cross-fits
+          (:class:`~noisyactive.filtering.CrossFitNoiseEstimator`). Needs at
+          least 2 samples of every class.
+        - ``"loss_mixture"``, during the warm-up, no extra training: at the
+          start of every warm-up epoch a two-component Gaussian mixture on the
+          previous epoch's per-sample log-losses
+          (:func:`~noisyactive.filtering.estimate_noise_rate`); the rate
+          freezes at the median of the warm-up's second half
+          (:func:`~noisyactive.filtering.warmup_forget_rate`). Per-class rates
+          then follow the symmetric formula.
+        - an object with ``estimate(X, y)`` (X as prepared for the network, y
+          encoded as ``0 .. n_classes-1``), called before training; it returns
+          the rate, or a mapping with ``rate`` and optionally ``rate_std``,
+          ``transition`` (``P(noisy | true)``, rows true) and ``warnings``.
     num_gradual : int, default=10
         ``Tk``, warm-up epochs over which the forget rate ramps up.
     exponent : float, default=1.0
@@ -122,7 +132,9 @@ random_state, verbose
     forget_rate_ : float
         The forget rate used (given, or the estimated share of wrong labels).
     forget_rate_std_ : float
-        Bootstrap standard deviation of the estimate (0 when given).
+        Bootstrap standard deviation of the estimate (0 when given; NaN with
+        ``noise_estimator="loss_mixture"``, which has none; an object's
+        ``rate_std``).
     class_noise_rates_ : ndarray of shape (n_classes,)
         Estimated ``P(true label != c | noisy label = c)`` per noisy class (from
         the estimate with ``"auto"``, from the symmetric formula or
@@ -132,9 +144,13 @@ random_state, verbose
         ``m_c (1 - class_noise_rates_[c])``; the keep counts of
         ``selection="class_quota"``.
     noise_estimate_ : Bunch or None
-        With ``"auto"``, the full estimate
-        (:func:`~noisyactive.filtering.estimate_noise`: ``rate``, ``rate_std``,
-        ``class_rates``, ``joint``, ``transition``, ``warnings``, ...).
+        With ``"auto"``, the full estimate: always ``rate``, ``rate_std``,
+        ``transition`` (None when unknown), ``warnings`` and ``method``
+        (``"cross_fit"``, ``"loss_mixture"`` or the object's class name); with
+        ``"cross_fit"`` everything of
+        :func:`~noisyactive.filtering.estimate_noise` (``class_rates``,
+        ``joint``, ...); with ``"loss_mixture"`` ``epoch_rates``, the estimate
+        of every warm-up epoch. None for a given rate.
     vog_buffer_nbytes_ : int
         Memory held by the two VOG buffers during training.
     classes_, n_features_in_, net_, history_, best_epoch_
@@ -168,6 +184,10 @@ random_state, verbose
         **BaseNetEstimator._parameter_constraints,
         "mix_ratio": [Interval(Real, 0, 1, closed="both")],
         "forget_rate": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "noise_estimator": [
+            StrOptions({"cross_fit", "loss_mixture"}),
+            HasMethods(["estimate"]),
+        ],
         "num_gradual": [Interval(Integral, 0, None, closed="left")],
         "exponent": [Interval(Real, 0, None, closed="neither")],
         "vog_window": [Interval(Integral, 2, None, closed="left")],
@@ -185,6 +205,7 @@ random_state, verbose
         weights=None,
         mix_ratio=0.0,
         forget_rate="auto",
+        noise_estimator="cross_fit",
         num_gradual=10,
         exponent=1.0,
         vog_window=5,
@@ -214,6 +235,7 @@ random_state, verbose
         self.weights = weights
         self.mix_ratio = mix_ratio
         self.forget_rate = forget_rate
+        self.noise_estimator = noise_estimator
         self.num_gradual = num_gradual
         self.exponent = exponent
         self.vog_window = vog_window
@@ -260,23 +282,30 @@ random_state, verbose
         -------
         self
         """
+        # Everything is checked before any training (the cross-fit included).
         X, y = self._prepare(X, y, reset=True)
         y_enc = self._encode_labels(y)
         transition = self._check_transition_matrix()
         valid = self._validation_arrays(X_val, y_val, all_known=True)
-        noise = self._estimate_noise(X, y_enc) if self.forget_rate == "auto" else None
-        if noise is None:  # a given rate: symmetric noise unless T is given
-            noise = Bunch(rate=self.forget_rate, rate_std=0.0, transition=None)
-        if transition is None:
-            transition = noise.transition
-        kwargs = self._net_kwargs(X, len(self.classes_))
+        kwargs = self._net_kwargs(X, len(self.classes_))  # device, precision
         kwargs["batch_size"] = min(self.batch_size, X.shape[0])
-        _warn_if_batch_keeps_nothing(kwargs["batch_size"], noise.rate)
+        before = self.forget_rate == "auto" and not self._estimates_in_warmup()
+        if before:
+            self._check_cross_fit_counts(y_enc)
+            kwargs["module"]()  # the network builds (module, kwargs, weights)
+
+        noise = self._estimate_noise(X, y_enc) if before else None
+        if self.forget_rate != "auto":  # symmetric noise unless T is given
+            noise = Bunch(rate=float(self.forget_rate), rate_std=0.0, transition=None)
+        if transition is None and noise is not None:
+            transition = noise.transition
+        rate = "auto" if noise is None else noise.rate
+        warn_if_batch_keeps_nothing(kwargs["batch_size"], rate)
         config = CoTeachingConfig.from_estimator(
             self,
             n_classes=len(self.classes_),
             transition_matrix=transition,
-            forget_rate=noise.rate,
+            forget_rate=rate,
         )
         self.net_ = self._net_class(coteaching=config, valid_data=valid, **kwargs)
         self.net_.fit(X, y_enc)
@@ -287,7 +316,8 @@ random_state, verbose
         self.loss_scores_ = result["loss_scores"]
         self.vog_buffer_nbytes_ = int(result["vog_buffer_nbytes"])
         self.forget_rate_ = float(result["forget_rate"])
-        self.noise_rate_estimates_ = np.asarray(result["rate_estimates"])
+        if noise is None:  # the warm-up's loss mixture
+            noise = loss_mixture_bunch(self.forget_rate_, result["rate_estimates"])
         counts = np.bincount(y_enc, minlength=len(self.classes_))
         self.class_clean_counts_ = estimate_class_clean_counts(
             counts,
@@ -326,15 +356,36 @@ random_state, verbose
         )
         return X_out, np.asarray(y)[mask]
 
-    def _estimate_noise(self, X, y_enc):
-        """forget_rate="auto": cross-fitted estimate with this filter's network at
-        half its epochs (before it memorises the noisy labels of its half)."""
+    def _estimates_in_warmup(self):
+        return (
+            isinstance(self.noise_estimator, str)
+            and self.noise_estimator == "loss_mixture"
+        )
+
+    def _check_cross_fit_counts(self, y_enc):
+        if isinstance(self.noise_estimator, str):  # an object checks its input
+            check_cross_fit_counts(y_enc, self.classes_)
+
+    def _noise_estimator_object(self):
+        """The object whose ``estimate(X, y)`` runs before training."""
+        if not isinstance(self.noise_estimator, str):
+            return self.noise_estimator
         clf = self._make_classifier().set_params(
             max_epochs=max(1, self.max_epochs // 2)
         )
-        noise = estimate_noise_cross_fit(
-            clf, X, y_enc, random_state=self.random_state, warn=False
-        )
+        return CrossFitNoiseEstimator(clf, random_state=self.random_state)
+
+    def _estimate_noise(self, X, y_enc):
+        """The pre-training estimate of ``forget_rate="auto"`` (cross-fitted
+        with this filter's network at half its epochs, before it memorises the
+        noisy labels of its half, or the user's ``noise_estimator``), as a
+        Bunch; its warnings are emitted at the caller of fit."""
+        estimator = self._noise_estimator_object()
+        noise = as_noise_bunch(estimator.estimate(X, y_enc), len(self.classes_))
+        if isinstance(self.noise_estimator, str):
+            noise.method = self.noise_estimator
+        else:
+            noise.method = type(self.noise_estimator).__name__
         for message in noise.warnings:  # attributed to the caller of fit
             warnings.warn(message, UserWarning, stacklevel=4)
         return noise

@@ -1,8 +1,9 @@
 """The forget-rate schedule of Co-teaching (Han et al., 2018)."""
 
 import math
+import warnings
 
-__all__ = ["forget_rate_schedule", "n_remember"]
+__all__ = ["forget_rate_schedule", "n_remember", "warn_if_batch_keeps_nothing"]
 
 
 def forget_rate_schedule(epoch, forget_rate, num_gradual=10, exponent=1.0):
@@ -44,3 +45,17 @@ def n_remember(batch_size, rate):
     (7, 7, 0)
     """
     return int(math.floor((1.0 - rate) * batch_size + 1e-9))
+
+
+def warn_if_batch_keeps_nothing(batch_size, forget_rate):
+    """``R = floor((1 - tau) b)`` is 0 for a full batch: after the warm-up no
+    network learns anything and the mask comes out empty."""
+    if forget_rate == "auto" or n_remember(batch_size, forget_rate) > 0:
+        return
+    warnings.warn(
+        f"batch_size={batch_size} with forget_rate={forget_rate} keeps no sample "
+        f"of a batch once the warm-up ends (R = floor((1 - tau) b) = 0), so the "
+        f"selection is meaningless; use batch_size > {1 / (1 - forget_rate):.3g}.",
+        UserWarning,
+        stacklevel=3,
+    )

@@ -7,9 +7,10 @@ import time
 import warnings
 
 import torch
+from sklearn.metrics import f1_score
 from skorch.callbacks import Callback, PrintLog
 
-from noisyactive.classifiers._progress import Progress
+from noisyactive.utils._progress import Progress
 
 __all__ = [
     "CosineDecay",
@@ -83,8 +84,6 @@ class PlainPrintLog(PrintLog):
 
 
 def macro_f1(net, X, y):
-    from sklearn.metrics import f1_score
-
     pred = net.predict_proba(X).argmax(1)
     return f1_score(y, pred, average="macro", zero_division=0)
 

@@ -12,8 +12,9 @@ and ``history``. This subclass changes only skorch's override points:
 - ``train_step_single`` / ``validation_step`` / ``evaluation_step``: uint8 -> float,
   on-device augmentation, channels-last, bf16 autocast on CUDA, and the ensemble
   (Co-teaching's two networks) at validation and prediction time.
-- ``run_single_epoch``: skorch's, plus a check that the loss is finite (a
-  diverging fit raises :class:`FloatingPointError` naming epoch, batch and lr).
+- ``on_batch_end`` (the net's own hook): a check that the training loss skorch
+  recorded is finite (a diverging fit raises :class:`FloatingPointError` naming
+  epoch, batch and lr). ``partial_fit`` and ``run_single_epoch`` are skorch's.
 - The cosine schedule is skorch's :class:`~skorch.callbacks.LRScheduler` with a
   ``LambdaLR`` factor that stays at 0 after ``max_epochs`` (torch's
   ``CosineAnnealingLR`` rises again after ``T_max``, the oscillation the
@@ -31,8 +32,8 @@ What skorch cannot do here, and why:
   memory instead. A user's ``Checkpoint`` still works as in skorch.
 - ``iterator_train__*`` / ``iterator_valid__*`` / ``dataset__*`` parameters have no
   effect on array input: no ``DataLoader`` is built for it.
-- The finite-loss check and skorch's batch history read the loss on the host
-  once per batch (one synchronisation per batch on CUDA).
+- skorch's batch history reads the loss on the host once per batch (one
+  synchronisation per batch on CUDA); the finite-loss check reads that record.
 """
 
 import math
@@ -47,12 +48,11 @@ from skorch.callbacks import (
     LRScheduler,
     PassthroughScoring,
 )
-from skorch.dataset import get_len
 from skorch.helper import predefined_split
 from torch import nn
 
-from noisyactive.classifiers._arrays import ArrayBatches, ArrayDataset
-from noisyactive.classifiers._callbacks import (
+from noisyactive._netcore._arrays import ArrayBatches, ArrayDataset
+from noisyactive._netcore._callbacks import (
     CosineDecay,
     EpochProgress,
     PlainPrintLog,
@@ -242,42 +242,28 @@ class ArrayNet(NeuralNet):
     # --- the loop (skorch's, through its override points) -----------------------
     def partial_fit(self, X, y=None, classes=None, epochs=None, **fit_params):
         """skorch's ``partial_fit`` with an ``epochs`` count (default
-        ``max_epochs``); a callback's ``KeyboardInterrupt`` (``EarlyStopping``)
-        ends training, as in skorch."""
-        if not self.initialized_:
-            self.initialize()
+        ``max_epochs``) that the progress callbacks read; a callback's
+        ``KeyboardInterrupt`` (``EarlyStopping``) ends training, as in skorch."""
         self.epochs_planned_ = self.max_epochs if epochs is None else epochs
-        self.notify("on_train_begin", X=X, y=y)
-        try:
-            self.fit_loop(X, y, epochs=epochs, **fit_params)
-        except KeyboardInterrupt:
-            pass
-        self.notify("on_train_end", X=X, y=y)
-        return self
+        return super().partial_fit(X, y, classes=classes, epochs=epochs, **fit_params)
 
     def on_epoch_end(self, net, **kwargs):
         self.n_epochs_done_ += 1
 
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        if iterator is None:
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        """Refuse a non-finite training loss, read from the batch history that
+        skorch's ``run_single_epoch`` has just written (no second host read)."""
+        if not training:
             return
-        batch_count = 0
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            loss = step["loss"].item()
-            if training and not math.isfinite(loss):
-                lr = self.optimizer_.param_groups[0]["lr"]
-                raise FloatingPointError(
-                    f"Training diverged: the loss is {loss} in epoch "
-                    f"{self.n_epochs_done_} at batch {batch_count} (lr={lr:g}). "
-                    "Lower lr, or check the input for extreme values."
-                )
-            self.history.record_batch(prefix + "_loss", loss)
-            self.history.record_batch(prefix + "_batch_size", get_len(batch[0]["x"]))
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-            batch_count += 1
-        self.history.record(prefix + "_batch_count", batch_count)
+        batches = self.history[-1]["batches"]
+        loss = batches[-1]["train_loss"]
+        if not math.isfinite(loss):
+            lr = self.optimizer_.param_groups[0]["lr"]
+            raise FloatingPointError(
+                f"Training diverged: the loss is {loss} in epoch "
+                f"{self.n_epochs_done_} at batch {len(batches) - 1} (lr={lr:g}). "
+                "Lower lr, or check the input for extreme values."
+            )
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)

@@ -1,18 +1,19 @@
 """Turning what a user passes as X into arrays a network can train on."""
 
 import os
+from pathlib import Path
 
 import numpy as np
-from sklearn.utils import check_array
+from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils.validation import validate_data
+
+from noisyactive.datasets import load_images
 
 __all__ = ["default_cache_dir", "is_path_input", "prepare_input"]
 
 
 def default_cache_dir():
     """``$NOISYACTIVE_CACHE``, else ``~/.cache/noisyactive`` (decoded images)."""
-    from pathlib import Path
-
     env = os.environ.get("NOISYACTIVE_CACHE")
     return str(Path(env) if env else Path.home() / ".cache" / "noisyactive")
 
@@ -73,8 +74,6 @@ def prepare_input(estimator, X, y=None, *, reset, image_size=224, cache_dir=None
     y : ndarray or None
     """
     if is_path_input(X):
-        from noisyactive.datasets import load_images
-
         size = image_size if image_size is not None else 224
         if cache_dir == "auto":
             cache_dir = default_cache_dir()
@@ -99,8 +98,6 @@ def prepare_input(estimator, X, y=None, *, reset, image_size=224, cache_dir=None
                 "Found array with 0 sample(s) while a minimum of 1 is required."
             )
         if y is not None:
-            from sklearn.utils import check_consistent_length
-
             y = np.asarray(y)
             check_consistent_length(X, y)
         if reset:

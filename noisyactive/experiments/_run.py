@@ -55,6 +55,7 @@ def environment():
         "load_avg_1m": round(load[0], 2),
         "machine": platform.machine(),
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "pid": os.getpid(),
     }
 
 

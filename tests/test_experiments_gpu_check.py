@@ -26,7 +26,7 @@ def test_bare_loop_trains_two_networks_on_cpu(gpu_check, monkeypatch):
     for n_nets in (1, 2):
         built = []
 
-        def recording(n_classes):
+        def recording(n_classes, built=built):
             net = build(n_classes)
             start = {k: v.detach().clone() for k, v in net.state_dict().items()}
             built.append((net, start))

@@ -5,6 +5,7 @@ import contextlib
 import json
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -96,6 +97,9 @@ def _interruptible():
     def handler(signum, frame):
         raise Interrupted(signum)
 
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; leave them alone
+        return
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield

@@ -26,9 +26,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# SPHINXOPTS="-D plot_gallery=0" builds every page without running the gallery's
+# examples (.ci/run does: tests/test_examples.py runs them already).
+SPHINXOPTS ?=
 docs: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e .[docs]
-	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+	$(BIN)/python -m sphinx -W --keep-going $(SPHINXOPTS) -b html docs docs/_build/html
 
 bench-smoke: $(STAMP)
 	$(BIN)/python benchmarks/run_benchmark.py --config digits --smoke

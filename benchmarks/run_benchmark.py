@@ -98,6 +98,7 @@ def main(argv=None):
 
     import torch
 
+    from noisyactive.cli._config import check_config
     from noisyactive.experiments import format_curve_table, run_experiment, write_report
 
     if args.threads:
@@ -112,7 +113,8 @@ def main(argv=None):
     if args.methods:
         config["methods"] = args.methods
     name = args.name or name
-    seeds = args.seeds or config.get("seeds", [0])
+    parsed = check_config(config, source=f"{args.config} (with --set/--smoke)")
+    seeds = args.seeds or list(parsed.seeds)
     out = Path(args.out) if args.out else DEFAULT_OUT
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / f"{name}.jsonl"
@@ -136,7 +138,7 @@ def main(argv=None):
         if args.fresh:
             partial.unlink(missing_ok=True)
         res = run_experiment(
-            config,
+            parsed,
             seed=seed,
             log=lambda m: print("  " + m, flush=True),
             partial=partial,
@@ -146,7 +148,7 @@ def main(argv=None):
         with jsonl.open("a") as fh:
             fh.write(json.dumps(res, default=str) + "\n")
         partial.unlink(missing_ok=True)
-    summary = write_report(results, out / name, title=config.get("title", name))
+    summary = write_report(results, out / name, title=parsed.title or name)
     print(format_curve_table(summary))
     print(
         f"\n{len(seeds)} seed(s) in {time.perf_counter() - t0:.0f}s; "

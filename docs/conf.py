@@ -119,5 +119,52 @@ def _plain_sklearn_roles(app, what, name, obj, options, lines):
         lines[i] = _SKLEARN_ROLE.sub(lambda m: f"*{m.group(1) or m.group(2)}*", line)
 
 
+# -- The configuration keys, from the schema itself ----------------------------
+# `.. config-keys::` renders noisyactive.cli._config.SCHEMA as a table, so the
+# page cannot drift from the keys `noisyactive run` accepts.
+from docutils.parsers.rst import Directive  # noqa: E402
+from docutils.statemachine import StringList  # noqa: E402
+
+
+def _cell(value):
+    return "" if value is None else f"``{value!r}``".replace("'", '"')
+
+
+class ConfigKeys(Directive):
+    has_content = False
+
+    def run(self):
+        from noisyactive.cli._config import SCHEMA
+
+        rows = [
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 18 16 12 54",
+            "",
+            "   * - key",
+            "     - default",
+            "     - kind",
+            "     - meaning",
+        ]
+        for key in SCHEMA:
+            default = key.default
+            if isinstance(default, tuple):
+                default = list(default)
+            kind = "fixed" if key.fixed else key.group
+            meaning = key.help.replace("`", "``").replace("````", "``")
+            rows += [
+                f"   * - ``{key.name}``",
+                f"     - {_cell(default)}",
+                f"     - {kind}",
+                f"     - {meaning}",
+            ]
+        from docutils import nodes
+
+        container = nodes.container()
+        self.state.nested_parse(StringList(rows), self.content_offset, container)
+        return container.children
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _plain_sklearn_roles, priority=400)
+    app.add_directive("config-keys", ConfigKeys)

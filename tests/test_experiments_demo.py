@@ -1,6 +1,9 @@
 """The demo's defaults: three seeds in parallel worker processes (issue 18.2)."""
 
+import os
+
 from noisyactive.cli import _main
+from noisyactive.cli._config import parse_config
 
 
 def test_demo_runs_three_seeds_in_parallel_processes_by_default(monkeypatch):
@@ -14,17 +17,30 @@ def test_demo_runs_three_seeds_in_parallel_processes_by_default(monkeypatch):
     assert calls["seeds"] == [0, 1, 2] and calls["jobs"] == 3
     cfg = calls["config"]
     # the fair CE + AL (fine-tuned on all data), AL only and the method
-    assert cfg["methods"] == ["ct_vog_entropy", "ce_al_entropy", "al_entropy"]
-    assert cfg["refit"] == "finetune"
+    assert cfg.methods == ("ct_vog_entropy", "ce_al_entropy", "al_entropy")
+    assert cfg.refit == "finetune"
 
 
-def test_seeds_run_in_worker_processes_return_one_result_each(monkeypatch):
-    seen = []
-
-    def fake_one_seed(config, seed, threads=1):
-        seen.append((seed, threads))
-        return {"seed": seed}
-
-    monkeypatch.setattr(_main, "_one_seed", fake_one_seed)
-    assert _main._run_seeds({}, [0, 1], jobs=1) == [{"seed": 0}, {"seed": 1}]
-    assert [s for s, _ in seen] == [0, 1]
+def test_seeds_run_in_worker_processes_return_one_result_each():
+    """Two seeds in two spawned worker processes, for real (tiny run)."""
+    config = parse_config(
+        dict(
+            dataset="digits",
+            epochs=1,
+            classifier_epochs=1,
+            num_gradual=1,
+            vog_window=2,
+            forget_rate="true",
+            mix_ratio=0.0,
+            budget_per_round=5,
+            n_rounds=1,
+            refit_epochs=1,
+            methods=["al_random"],
+        )
+    )
+    results = _main._run_seeds(config, [0, 1], jobs=2)
+    assert [r["seed"] for r in results] == [0, 1]
+    pids = {r["environment"]["pid"] for r in results}
+    assert len(pids) == 2 and os.getpid() not in pids  # two workers, not this one
+    for r in results:
+        assert r["methods"]["al_random"]["curve"][-1]["labels_used"] == 5

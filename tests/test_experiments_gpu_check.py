@@ -18,11 +18,22 @@ def gpu_check():
     return runpy.run_path(str(SCRIPT))
 
 
-def test_bare_loop_trains_two_networks_on_cpu(gpu_check):
+def test_bare_loop_trains_two_networks_on_cpu(gpu_check, monkeypatch):
     X, y = gpu_check["synthetic_images"](8, 32, n_classes=2)
     assert X.dtype == np.uint8 and X.shape == (8, 3, 32, 32)
+    bare_epochs = gpu_check["bare_epochs"]
+    build = bare_epochs.__globals__["_resnet18"]
     for n_nets in (1, 2):
-        times = gpu_check["bare_epochs"](
+        built = []
+
+        def recording(n_classes, built=built):
+            net = build(n_classes)
+            start = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            built.append((net, start))
+            return net
+
+        monkeypatch.setitem(bare_epochs.__globals__, "_resnet18", recording)
+        times = bare_epochs(
             X,
             y,
             n_nets=n_nets,
@@ -33,6 +44,23 @@ def test_bare_loop_trains_two_networks_on_cpu(gpu_check):
             channels_last=True,
         )
         assert len(times) == 2 and all(t > 0 for t in times)
+        assert len(built) == n_nets  # one network, or Co-teaching's two
+        for net, start in built:  # every network was trained: its weights moved
+            weights = [k for k, v in start.items() if v.is_floating_point()]
+            moved = [
+                k
+                for k in weights
+                if not torch.equal(net.state_dict()[k].to(start[k].dtype), start[k])
+            ]
+            assert len(moved) > len(weights) // 2, f"{len(moved)}/{len(weights)}"
+        if n_nets == 2:  # two distinct networks, not one trained twice
+            (a, _), (b, _) = built
+            assert a is not b
+            assert not all(
+                torch.equal(a.state_dict()[k], b.state_dict()[k])
+                for k in a.state_dict()
+                if a.state_dict()[k].is_floating_point()
+            )
 
 
 def test_without_cuda_it_records_the_skip(tmp_path, monkeypatch):

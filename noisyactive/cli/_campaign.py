@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from noisyactive.cli._config import as_config, config_changes
+
 __all__ = ["load_user_data", "run_user_campaign", "import_oracle"]
 
 _SPLITS = {
@@ -59,9 +61,7 @@ def _read_csv(path, config):
     path = os.path.abspath(path)
     if not os.path.isfile(path):
         raise SystemExit(f"noisyactive: CSV file {path} does not exist.")
-    pcol = config.get("path_column", "path")
-    lcol = config.get("label_column", "label")
-    scol = config.get("split_column", "split")
+    pcol, lcol, scol = config.path_column, config.label_column, config.split_column
     base = os.path.dirname(path)
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
@@ -106,10 +106,11 @@ def load_user_data(config):
         ``X``, ``y``, ``rows`` (row numbers in the user's file), ``paths`` (or
         None), ``X_val``/``y_val``/``X_test``/``y_test`` (None when not given).
     """
-    kind = config.get("dataset", "csv")
+    config = as_config(config)
+    kind = config.dataset
     data = Bunch(X_val=None, y_val=None, X_test=None, y_test=None)
     if kind == "npz":
-        with np.load(config["path"], allow_pickle=False) as arrays:
+        with np.load(config.path, allow_pickle=False) as arrays:
             data.X, data.y = arrays["X"], arrays["y"]
             for part in ("val", "test"):
                 if f"X_{part}" in arrays:
@@ -122,11 +123,11 @@ def load_user_data(config):
     if kind == "folder":
         from noisyactive.datasets import load_image_folder
 
-        paths, labels = load_image_folder(config["path"])
+        paths, labels = load_image_folder(config.path)
         splits = np.full(len(paths), "train")
         paths = np.asarray(paths, dtype=object)
     else:
-        paths, labels, splits = _read_csv(config["path"], config)
+        paths, labels, splits = _read_csv(config.path, config)
     train = splits == "train"
     data.X, data.y, data.paths = paths[train], labels[train], paths[train]
     data.rows = np.flatnonzero(train)
@@ -134,13 +135,14 @@ def load_user_data(config):
         mask = splits == part
         if mask.any():
             data[f"X_{part}"], data[f"y_{part}"] = paths[mask], labels[mask]
-        if config.get(f"{part}_path"):
+        other = getattr(config, f"{part}_path")
+        if other:
             if mask.any():
                 raise SystemExit(
                     f"noisyactive: both a {part!r} split column and {part}_path "
                     "are given; use one."
                 )
-            p, lab, _ = _read_csv(config[f"{part}_path"], config)
+            p, lab, _ = _read_csv(other, config)
             data[f"X_{part}"], data[f"y_{part}"] = p, lab
     if not train.any():
         raise SystemExit("noisyactive: no training row (all rows are val/test).")
@@ -163,40 +165,120 @@ def _write_labels(path, data, cleaner):
             writer.writerow(([data.paths[k]] if data.paths is not None else []) + cells)
 
 
-def run_user_campaign(config, out):
-    """Phase 1 and the relabeling rounds on the user's data with their oracle."""
-    from noisyactive.active import ActiveLabelCleaner
-    from noisyactive.experiments._methods import make_classifier, make_filter
+RECORD_FILE = "run-config.json"
 
+
+def _checkpoint_of(config, out):
+    return Path(config.checkpoint or Path(out) / "checkpoint")
+
+
+def restart_checkpoint(folder):
+    """Move ``folder`` aside as ``folder.old-<UTC time>`` (never deleted);
+    returns the new path, or None when there was nothing to move."""
+    folder = Path(folder)
+    if not folder.exists():
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    target = folder.with_name(f"{folder.name}.old-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = folder.with_name(f"{folder.name}.old-{stamp}-{n}")
+    folder.rename(target)
+    return target
+
+
+def check_rerun(config, folder, source="config"):
+    """Compare ``config`` with the one that made the campaign in ``folder``.
+
+    A change of a setting that shapes the saved data or models
+    (:attr:`~noisyactive.cli._config.Key.fixed`: image size, network, data,
+    phase-1 training, seed) stops the run before any work, naming each change
+    ``key: old → new``; other changes (budget, rounds, strategy, refit...) are
+    accepted, printed and recorded in ``run-config.json``. The record is
+    (re)written here, before training starts.
+    """
+    from noisyactive.active._files import STATE_FILE
+
+    folder = Path(folder)
+    record_path = folder / RECORD_FILE
+    record = {"config": dict(config.given), "changes": []}
+    saved = (folder / STATE_FILE).is_file()
+    if saved and record_path.is_file():
+        old = json.loads(record_path.read_text())
+        fixed, safe = config_changes(old["config"], config)
+        if fixed:
+            lines = "\n".join(f"  {line}" for line in fixed)
+            raise SystemExit(
+                f"noisyactive: {source} differs from the one that made the campaign "
+                f"in {folder} in settings that shape its saved data and models:\n"
+                f"{lines}\nNothing was run. Either give a new 'checkpoint' folder, "
+                "or rerun with --restart (the old folder is kept, renamed "
+                f"{folder.name}.old-<time>), or undo the change."
+            )
+        record["changes"] = old.get("changes", [])
+        if safe:
+            print(
+                "noisyactive: accepted changes for the coming rounds: "
+                + "; ".join(safe),
+                flush=True,
+            )
+            record["changes"].append(
+                {
+                    "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "changed": safe,
+                }
+            )
+    elif saved:
+        print(
+            f"noisyactive: {folder} has no {RECORD_FILE} (an older campaign); its "
+            "settings cannot be compared with this config. Recording them now.",
+            flush=True,
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = record_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1, default=str))
+    os.replace(tmp, record_path)
+
+
+def run_user_campaign(config, out, *, restart=False, source="config"):
+    """Phase 1 and the relabeling rounds on the user's data with their oracle."""
+    config = as_config(config)
     start = time.perf_counter()
 
     def log(message):
         print(f"[{time.perf_counter() - start:6.1f}s] {message}", flush=True)
 
-    ask = config["oracle"] == "ask"
-    oracle = None if ask else import_oracle(config["oracle"])
+    checkpoint = _checkpoint_of(config, out)
+    if restart:
+        moved = restart_checkpoint(checkpoint)
+        if moved is not None:
+            log(f"--restart: the old campaign is kept in {moved}; starting afresh")
+    check_rerun(config, checkpoint, source)
+    ask = config.oracle == "ask"
+    oracle = None if ask else import_oracle(config.oracle)
     data = load_user_data(config)
-    seed = config.get("seed", 0)
-    cfg = dict(config, forget_rate=config.get("forget_rate", "auto"))
-    estimator, classifier = (
-        make_filter(cfg, "ct_vog", seed, None),
-        make_classifier(cfg, seed),
-    )
+
+    from noisyactive.active import ActiveLabelCleaner
+    from noisyactive.cli._models import make_classifier, make_filter
+
+    seed = config.seed
+    estimator = make_filter(config, "ct_vog", seed, None)
+    classifier = make_classifier(config, seed)
     if data.paths is not None:
-        images = dict(
-            image_size=config.get("image_size", 32), cache_dir=config.get("cache_dir")
-        )
+        images = dict(image_size=config.image_size, cache_dir=config.cache_dir)
         estimator.set_params(**images)
         classifier.set_params(**images)
     cleaner = ActiveLabelCleaner(
         estimator=estimator,
         classifier=classifier,
-        query_strategy=config.get("query_strategy", "entropy"),
+        query_strategy=config.query_strategy,
         oracle=oracle,
-        batch_size=config.get("budget_per_round", 0.028),
-        n_rounds=config.get("n_rounds", 8),
-        refit=config.get("refit", "finetune"),
-        checkpoint=config.get("checkpoint", str(Path(out) / "checkpoint")),
+        batch_size=config.budget_per_round,
+        n_rounds=config.n_rounds,
+        refit=config.refit,
+        refit_epochs=config.refit_epochs,
+        checkpoint=str(checkpoint),
         random_state=seed,
         verbose=1,
     )
@@ -214,11 +296,12 @@ def run_user_campaign(config, out):
     _write_labels(Path(out) / "labels.csv", data, cleaner)
     (Path(out) / "history.json").write_text(
         json.dumps(
-            {"history": cleaner.history_, "config": config}, default=str, indent=1
+            {"history": cleaner.history_, "config": config.given},
+            default=str,
+            indent=1,
         )
     )
     if ask:
-        checkpoint = cleaner.checkpoint
         log(
             f"phase 1 done; the campaign is in {checkpoint}. Next: "
             f"`noisyactive review {checkpoint}` (a web page for the expert), or "

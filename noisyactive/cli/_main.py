@@ -1,13 +1,16 @@
 """``noisyactive demo`` and ``noisyactive run --config FILE``."""
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 from noisyactive.cli._campaign import run_user_campaign
-from noisyactive.cli._config import check_config, keys_help
+from noisyactive.cli._config import ConfigError, check_config, keys_help
 from noisyactive.cli._expert import add_expert_commands
 
 __all__ = ["main", "DEMO_CONFIG"]
@@ -52,6 +55,8 @@ def _logger():
 
 
 def _load_config(path):
+    """The parsed :class:`~noisyactive.cli._config.Config` of a JSON or TOML
+    file (``SystemExit`` naming the key when it is not valid)."""
     path = Path(path)
     if not path.is_file():
         raise SystemExit(f"noisyactive: config file {path} does not exist.")
@@ -59,11 +64,48 @@ def _load_config(path):
     if path.suffix == ".toml":
         import tomllib
 
-        return tomllib.loads(text)
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SystemExit(f"noisyactive: {path} is not valid TOML: {exc}") from exc
+    else:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SystemExit(f"noisyactive: {path} is not valid JSON: {exc}") from exc
+    return check_config(raw, source=str(path))
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM during ``run``.
+
+    Not a ``KeyboardInterrupt``: skorch's training loop catches that one and
+    returns as if training had finished, and the campaign would save a cut-short
+    phase 1 as done. This exception passes through skorch and the cleaner, so
+    nothing unfinished is saved as finished.
+    """
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _interruptible():
+    """SIGINT and SIGTERM raise :class:`Interrupted` while the block runs."""
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; leave them alone
+        return
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SystemExit(f"noisyactive: {path} is not valid JSON: {exc}") from exc
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def _one_seed(config, seed, threads=1):
@@ -95,7 +137,7 @@ def _run_experiments(config, out, seeds, title, jobs=1):
     from noisyactive.experiments import format_curve_table, write_report
 
     start = time.perf_counter()
-    dataset, noise = config.get("dataset"), config.get("noise_rate")
+    dataset, noise = config.dataset, config.noise_rate
     print(f"{len(seeds)} seed(s) of {dataset} with noise {noise}", flush=True)
     results = _run_seeds(config, list(seeds), jobs)
     summary = write_report(results, out, title=title)
@@ -148,6 +190,12 @@ def main(argv=None):
     run.add_argument("--config", required=True, help="JSON or TOML configuration")
     run.add_argument("--out", default=None, help="report folder (or config 'out')")
     run.add_argument("--seeds", type=int, nargs="+", default=None)
+    run.add_argument(
+        "--restart",
+        action="store_true",
+        help="keep the campaign's checkpoint folder under a new name "
+        "(FOLDER.old-<time>) and start afresh",
+    )
     add_expert_commands(sub)
     args = parser.parse_args(argv)
     if getattr(args, "handler", None):
@@ -158,11 +206,14 @@ def main(argv=None):
 
         torch.set_num_threads(args.threads)
     if args.command == "demo":
-        config = dict(
-            DEMO_CONFIG,
-            n_rounds=args.rounds,
-            epochs=args.epochs,
-            classifier_epochs=args.epochs,
+        config = check_config(
+            dict(
+                DEMO_CONFIG,
+                n_rounds=args.rounds,
+                epochs=args.epochs,
+                classifier_epochs=args.epochs,
+            ),
+            source="demo",
         )
         _run_experiments(
             config,
@@ -173,13 +224,34 @@ def main(argv=None):
         )
         return 0
     config = _load_config(args.config)
-    check_config(config, source=str(args.config))
-    out = args.out or config.get("out", "noisyactive-report")
-    if config.get("oracle"):
-        run_user_campaign(config, out)
-    else:
-        seeds = args.seeds or config.get("seeds", [0])
-        _run_experiments(config, out, seeds, config.get("title", str(args.config)))
+    out = args.out or config.out
+    try:
+        with _interruptible():
+            if config.oracle:
+                run_user_campaign(
+                    config, out, restart=args.restart, source=str(args.config)
+                )
+            else:
+                seeds = args.seeds or list(config.seeds)
+                _run_experiments(config, out, seeds, config.title or str(args.config))
+    except Interrupted as exc:
+        name = signal.Signals(exc.signum).name
+        where = (
+            f"the campaign in {config.checkpoint or Path(out) / 'checkpoint'} keeps "
+            "every finished step (a phase 1 cut short is not saved; answers given "
+            "so far are)"
+            if config.oracle
+            else "finished seeds and methods are kept where the runner keeps them"
+        )
+        print(
+            f"\nnoisyactive: interrupted ({name}); {where}. Run the same command "
+            "again to resume.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 128 + exc.signum
+    except ConfigError as exc:
+        raise SystemExit(f"noisyactive: {exc}") from None
     return 0
 
 

@@ -5,6 +5,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
 from noisyactive._netcore._inputs import default_cache_dir
+from noisyactive.cli._config import as_config
 from noisyactive.datasets import (
     grouped_train_val_test_split,
     inject_label_noise,
@@ -20,7 +21,7 @@ __all__ = ["load_experiment_data"]
 
 
 def _split_and_corrupt(X, y, config, rng_seed, groups=None, test=None):
-    sizes = tuple(config.get("split", (0.7, 0.1, 0.2)))
+    sizes = tuple(config.split)
     if test is not None:  # a separate test set: split train / validation only
         if len(sizes) != 2:
             raise ValueError(
@@ -48,7 +49,7 @@ def _split_and_corrupt(X, y, config, rng_seed, groups=None, test=None):
             random_state=rng_seed,
         )
     y_train_true = y[tr]
-    noise = float(config.get("noise_rate", 0.0))
+    noise = float(config.noise_rate)
     y_train = (
         inject_label_noise(y_train_true, noise, random_state=rng_seed)
         if noise > 0
@@ -76,69 +77,63 @@ def load_experiment_data(config, seed):
     class-per-folder test set used as it is, and ``split`` is (train,
     validation)), ``"csv"`` (``path,label`` rows at ``path``) or ``"npz"``
     (arrays ``X``, ``y`` and optionally ``y_true`` or predefined
-    ``X_train``/``y_train``/...). Noise (``noise_rate``, symmetric) is injected
-    into the training split only; with ``noise_rate`` 0 the given labels are
-    taken as they are (already noisy). ``y_train_true`` is None when the true
-    labels are unknown.
+    ``X_train``/``y_train``/...). Noise (``noise_rate``, symmetric, 0.4 unless
+    the config says otherwise) is injected into the training split only; with
+    ``noise_rate`` 0 the given labels are taken as they are (already noisy).
+    ``y_train_true`` is None when the true labels are unknown.
     """
-    kind = config.get("dataset", "digits")
-    size = config.get("image_size", 32)
-    cache = config.get("cache_dir")
+    config = as_config(config)
+    kind = config.dataset
+    size = config.image_size
+    cache = config.cache_dir or default_cache_dir()
     if kind == "digits":
         d = make_noisy_digits(
-            imbalance_factor=config.get("imbalance_factor", 15),
-            noise_rate=config.get("noise_rate", 0.4),
-            balanced_eval=config.get("balanced_eval", False),
+            imbalance_factor=config.imbalance_factor or 15,
+            noise_rate=config.noise_rate,
+            balanced_eval=config.balanced_eval,
             random_state=seed,
         )
         d.classes = np.unique(np.r_[d.y_train_true, d.y_test])
         return d
     if kind == "ham10000":
-        ham = load_ham10000(
-            config["path"], size=size, cache_dir=cache or _default_cache(config)
-        )
+        ham = load_ham10000(config.path, size=size, cache_dir=cache)
         return _split_and_corrupt(
             np.asarray(ham.images), np.asarray(ham.labels), config, seed, ham.groups
         )
     if kind in ("folder", "csv"):
         if kind == "folder":
-            paths, labels = load_image_folder(config["path"])
+            paths, labels = load_image_folder(config.path)
         else:
-            paths, labels = load_image_csv(config["path"])
-        cache_dir = cache or _default_cache(config)
-        X = load_images(paths, size=size, cache_dir=cache_dir)
+            paths, labels = load_image_csv(config.path)
+        X = load_images(paths, size=size, cache_dir=cache)
         X, labels = np.asarray(X), np.asarray(labels)
-        if config.get("imbalance_factor"):
+        if config.imbalance_factor:
             X, labels = make_long_tailed(
                 X,
                 labels,
-                imbalance_factor=config["imbalance_factor"],
+                imbalance_factor=config.imbalance_factor,
                 random_state=seed,
             )
         test = None
-        if config.get("test_path"):  # e.g. NCT's CRC-VAL-HE-7K, kept as it is
-            test_paths, test_labels = load_image_folder(config["test_path"])
+        if config.test_path:  # e.g. NCT's CRC-VAL-HE-7K, kept as it is
+            test_paths, test_labels = load_image_folder(config.test_path)
             test = (
-                np.asarray(load_images(test_paths, size=size, cache_dir=cache_dir)),
+                np.asarray(load_images(test_paths, size=size, cache_dir=cache)),
                 np.asarray(test_labels),
             )
         return _split_and_corrupt(X, labels, config, seed, test=test)
     if kind == "npz":
-        arrays = np.load(config["path"], allow_pickle=False)
+        arrays = np.load(config.path, allow_pickle=False)
         if "X_train" in arrays:
             d = Bunch(**{k: arrays[k] for k in arrays.files})
             d.setdefault("y_train_true", None)
             d.classes = np.unique(np.r_[d.y_train, d.y_test])
             return d
         d = _split_and_corrupt(arrays["X"], arrays["y"], config, seed)
-        if "y_true" in arrays and not config.get("noise_rate"):
+        if "y_true" in arrays and not config.noise_rate:
             d.y_train_true = None  # given labels are noisy; truth unknown here
         return d
     raise ValueError(
         f"Unknown dataset {kind!r}: expected 'digits', 'ham10000', 'folder', 'csv' "
         "or 'npz'."
     )
-
-
-def _default_cache(config):
-    return default_cache_dir()

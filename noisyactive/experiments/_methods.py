@@ -4,17 +4,21 @@ import copy
 import time
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import f1_score, recall_score
 
 from noisyactive.active import ActiveLabelCleaner
-from noisyactive.classifiers import NetClassifier
-from noisyactive.filtering import NoisyLabelFilter
+from noisyactive.active._state import refine_noise_rates
+from noisyactive.cli._config import as_config
+from noisyactive.cli._models import make_classifier, make_filter
 
 __all__ = [
+    "ALCCoTeaching",
+    "ALCTrainer",
     "METHODS",
     "Method",
     "PrefitMask",
+    "RecordingOracle",
     "TestCurve",
     "make_cleaner",
     "make_filter",
@@ -63,26 +67,21 @@ _BASE_LABELS = {
     "cq_entropy": "CT class-quota (m = 0) + entropy",
 }
 
-FILTER_VARIANTS = {
-    "ct": dict(mix_ratio=0.0, selection="batch"),
-    "ct_vog": dict(selection="batch"),  # mix ratio and normalisation from config
-    "cq": dict(mix_ratio=0.0, selection="class_quota"),
-    "cq_vog": dict(selection="class_quota"),
-}
-
 
 def vog_name(config):
     """``"CT-VOG (raw, m = 0.5)"``-style name of the VOG phase 1 of a config."""
-    kind = "class-normalised" if config.get("vog_normalize", "class") else "raw"
-    return f"VOG {kind}, m = {config.get('mix_ratio', 0.5):g}"
+    config = as_config(config)
+    kind = "class-normalised" if config.vog_normalize else "raw"
+    return f"VOG {kind}, m = {config.mix_ratio:g}"
 
 
 def method_label(method, config):
     """Display name saying which VOG (raw / class-normalised) and which m."""
     if method in _BASE_LABELS:
         return _BASE_LABELS[method]
+    config = as_config(config)
     if method.startswith("ce_al_"):
-        how = "fine-tuned" if config.get("refit") == "finetune" else "retrained"
+        how = "fine-tuned" if config.refit == "finetune" else "retrained"
         return f"CE + AL, {how} on all ({method.rsplit('_', 1)[1]})"
     phase1, _, strategy, _ = METHODS[method]
     family = "CT class-quota" if phase1.startswith("cq") else "CT"
@@ -91,55 +90,23 @@ def method_label(method, config):
 
 def vog_off(config):
     """Whether ``config`` runs VOG at m = 0, where "CT-VOG" is plain Co-teaching."""
-    return float(config.get("mix_ratio", 0.5)) == 0.0
+    return float(as_config(config).mix_ratio) == 0.0
 
 
 def duplicate_methods(methods, config):
     """Methods identical to another requested one under ``config`` (dropped,
     not run): VOG at m = 0 is plain Co-teaching; CE + AL forced to the refit
     the configuration uses anyway is CE + AL."""
+    config = as_config(config)
     same = {}
-    forced = "ce_al_finetune_entropy" if config.get("refit") == "finetune" else None
-    forced = forced or "ce_al_retrain_entropy"
+    if config.refit == "finetune":
+        forced = "ce_al_finetune_entropy"
+    else:
+        forced = "ce_al_retrain_entropy"
     same[forced] = "ce_al_entropy"
     if vog_off(config):
         same.update(ct_vog_entropy="ct_entropy", cq_vog_entropy="cq_entropy")
     return {m: same[m] for m in methods if m in same and same[m] in methods}
-
-
-def _net_params(config, seed):
-    return dict(
-        module=config.get("module", "small_cnn"),
-        module_kwargs=config.get("module_kwargs"),
-        weights=config.get("weights"),
-        batch_size=config.get("batch_size", 64),
-        lr=config.get("lr", 0.05),
-        augment=config.get("augment", False),
-        device=config.get("device", "auto"),
-        random_state=seed,
-    )
-
-
-def make_filter(config, variant, seed, noise_rate, *, epochs=None, forget_rate=None):
-    """A :class:`NoisyLabelFilter` for a phase-1 variant of the configuration.
-
-    ``forget_rate`` in the config: ``"true"`` (the injected rate, an upper
-    reference), ``"auto"`` (the filter's own estimate) or a number.
-    """
-    params = dict(
-        _net_params(config, seed),
-        max_epochs=epochs or config.get("epochs", 30),
-        num_gradual=config.get("num_gradual", 10),
-        vog_window=config.get("vog_window", 5),
-        mix_ratio=config.get("mix_ratio", 0.5),
-        vog_normalize=config.get("vog_normalize", "class"),
-    )
-    params.update(FILTER_VARIANTS[variant])
-    rate = config.get("forget_rate", "auto")
-    params["forget_rate"] = noise_rate if rate == "true" else rate
-    if forget_rate is not None:
-        params["forget_rate"] = forget_rate
-    return NoisyLabelFilter(**params)
 
 
 def warm_start(filt):
@@ -161,27 +128,20 @@ def make_finetune_filter(config, seed, previous, forget_rate):
     """Co-teaching fine-tuned from ``previous`` for ``refit_epochs`` epochs at
     the classifier's fine-tune learning rate (lr / 10, constant) and a constant
     forget rate: the training budget every method gets per round."""
+    config = as_config(config)
     filt = make_filter(
         config,
         "ct",
         seed,
         forget_rate,
-        epochs=config.get("refit_epochs", 5),
+        epochs=config.refit_epochs,
         forget_rate=forget_rate,
     )
     return filt.set_params(
         module=warm_start(previous),
-        lr=config.get("lr", 0.05) / 10,
+        lr=config.lr / 10,
         lr_schedule=None,
         num_gradual=0,
-    )
-
-
-def make_classifier(config, seed, epochs=None):
-    """The plain cross-entropy classifier trained on the clean part."""
-    return NetClassifier(
-        **_net_params(config, seed),
-        max_epochs=epochs or config.get("classifier_epochs", config.get("epochs", 30)),
     )
 
 
@@ -227,6 +187,8 @@ class TestCurve:
             return
         row = evaluate(cleaner.classifier_, self.X_test, self.y_test, self.classes)
         row["labels_used"] = int(cleaner.budget_used_)
+        if hasattr(cleaner.classifier_, "forget_rate_"):  # ALC's Co-teaching
+            row["forget_rate"] = cleaner.classifier_.forget_rate_
         row["wall_s"] = time.perf_counter() - self._t0
         self.rows.append(row)
 
@@ -234,3 +196,83 @@ class TestCurve:
 def make_cleaner(curve, **params):
     """An :class:`ActiveLabelCleaner` that reports to ``curve`` every round."""
     return ActiveLabelCleaner(on_round_end=curve, **params)
+
+
+class RecordingOracle:
+    """An oracle that remembers every id it was asked (ALC's answered set)."""
+
+    def __init__(self, oracle):
+        self.oracle, self.asked = oracle, []
+
+    def __call__(self, ids, X_subset):
+        self.asked.extend(int(i) for i in ids)
+        return self.oracle(ids, X_subset)
+
+
+class ALCTrainer:
+    """Co-teaching as ALC trains it each round (Bernhardt et al. 2022, as the
+    paper adapts it): round 0 is phase 1's fit ``first``; later rounds lower the
+    forget rate to the share of labels still wrong (the original noise rate as
+    :func:`~noisyactive.active._state.refine_noise_rates` refines it from the
+    answers, phase 1's rates as the prior, minus the labels changed so far) and
+    train Co-teaching on all samples with their current labels for the same
+    epochs as every method (``refit="finetune"``: the previous networks for
+    ``refit_epochs``; ``"scratch"``: anew for ``epochs``).
+
+    Shared, not copied, by the clones the cleaner makes of
+    :class:`ALCCoTeaching` (it carries the previous round's networks).
+    """
+
+    def __init__(self, config, seed, first, y_noisy, y_true, classes, oracle):
+        self.config, self.seed, self.first = as_config(config), seed, first
+        self.classes = np.asarray(classes)
+        self.y_enc = np.searchsorted(self.classes, y_noisy)
+        self.true_enc = np.searchsorted(self.classes, y_true)
+        self.oracle, self.previous = oracle, None
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __call__(self, X, y, X_val=None, y_val=None):
+        if self.previous is None:  # round 0: phase 1's Co-teaching
+            self.previous = self.first
+            return self.first
+        answered = np.unique(np.asarray(self.oracle.asked, dtype=int))
+        changed = int((self.y_enc[answered] != self.true_enc[answered]).sum())
+        rate0 = float(self.first.forget_rate_)
+        original, _ = refine_noise_rates(
+            self.y_enc,
+            answered,
+            self.true_enc[answered],
+            self.first.clean_mask_,
+            len(self.classes),
+            prior=getattr(self.first, "class_noise_rates_", rate0),
+        )
+        rate = max(0.0, original - changed / len(self.y_enc))
+        if self.config.refit == "finetune":
+            nxt = make_finetune_filter(self.config, self.seed, self.previous, rate)
+        else:
+            nxt = make_filter(self.config, "ct", self.seed, rate, forget_rate=rate)
+        self.previous = nxt.fit(X, y, X_val=X_val, y_val=y_val)
+        return self.previous
+
+
+class ALCCoTeaching(ClassifierMixin, BaseEstimator):
+    """The "classifier" of the ALC baseline inside :class:`ActiveLabelCleaner`:
+    each fit asks ``trainer`` (an :class:`ALCTrainer`) for this round's
+    Co-teaching filter, whose predictions rank the next round."""
+
+    def __init__(self, trainer=None):
+        self.trainer = trainer
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        self.filter_ = self.trainer(X, y, X_val, y_val)
+        self.classes_ = self.filter_.classes_
+        self.forget_rate_ = float(self.filter_.forget_rate_)
+        return self
+
+    def predict_proba(self, X):
+        return self.filter_.predict_proba(X)
+
+    def predict(self, X):
+        return self.filter_.predict(X)

@@ -12,21 +12,23 @@ import torch
 
 from noisyactive._version import __version__
 from noisyactive.active import SimulatedOracle
-from noisyactive.active._state import refine_noise_rates, resolve_batch_size
+from noisyactive.active._state import resolve_batch_size
+from noisyactive.cli._config import as_config
 from noisyactive.experiments._data import load_experiment_data
 from noisyactive.experiments._methods import (
     METHODS,
+    ALCCoTeaching,
+    ALCTrainer,
     PrefitMask,
+    RecordingOracle,
     TestCurve,
     duplicate_methods,
     evaluate,
     make_classifier,
     make_cleaner,
     make_filter,
-    make_finetune_filter,
     vog_off,
 )
-from noisyactive.query import get_query_strategy
 
 __all__ = ["run_experiment", "selection_stats", "environment", "round_budget"]
 
@@ -53,6 +55,7 @@ def environment():
         "load_avg_1m": round(load[0], 2),
         "machine": platform.machine(),
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "pid": os.getpid(),
     }
 
 
@@ -91,73 +94,34 @@ def _fit_filter(filt, data, labels):
     return filt.fit(data.X_train, labels, X_val=data.X_val, y_val=data.y_val)
 
 
-def _run_alc(config, data, seed, first, budget, n_rounds):
-    """ALC with Co-teaching (Bernhardt et al. 2022, as the paper adapts it).
-
-    Round 0 is phase 1's Co-teaching (``first``). Each round ranks the samples
-    not yet relabeled by Bernhardt et al.'s score (cross-entropy with the
-    current label minus the ambiguity term, ``"label_cleaning_ambiguity"``),
-    takes the oracle's answers, lowers the forget rate to the share of labels
-    still wrong (the noise rate of the original labels as the cleaner refines
-    it from the answers, :func:`~noisyactive.active._state.refine_noise_rates`
-    with phase 1's rate as the prior, minus the labels changed so far) and
-    trains Co-teaching on all samples with their
-    current labels for the same epochs as every method: with ``refit=
-    "finetune"`` it fine-tunes the previous round's two networks for
-    ``refit_epochs``, with ``"scratch"`` it trains anew for ``epochs``.
+def _run_alc(config, data, seed, first, make_curve):
+    """ALC with Co-teaching (Bernhardt et al. 2022, as the paper adapts it),
+    run by :class:`ActiveLabelCleaner` like every method: ``start="noisy"``
+    (every sample not yet relabeled is a candidate, the model is trained on
+    all samples with their current labels), Bernhardt et al.'s score
+    (``"label_cleaning_ambiguity"``) and, as the model, the round's
+    Co-teaching filter (:class:`ALCCoTeaching`, trained as
+    :class:`ALCTrainer` says); the test curve is recorded by ``on_round_end``.
     """
-    strategy = get_query_strategy("label_cleaning_ambiguity")
-    labels = data.y_train.copy()
-    relabeled = np.zeros(len(labels), dtype=bool)
-    rate0, changed, used = float(first.forget_rate_), 0, 0
-    classes = np.asarray(data.classes)
-    y_enc = np.searchsorted(classes, data.y_train)
-    true_enc, k = np.searchsorted(classes, data.y_train_true), len(classes)
-    rng = np.random.default_rng(seed)
-    t0 = time.perf_counter()
-
-    def record(filt, rate):
-        row = evaluate(filt, data.X_test, data.y_test, data.classes)
-        row.update(labels_used=used, forget_rate=rate, wall_s=time.perf_counter() - t0)
-        curve.append(row)
-
-    curve, filt = [], first
-    record(filt, rate0)
-    for _ in range(n_rounds):
-        candidates = np.flatnonzero(~relabeled)
-        n = min(budget, candidates.size)
-        if n == 0:
-            break
-        idx, _ = strategy.rank(
-            filt,
-            data.X_train,
-            candidates,
-            n,
-            labels=labels,
-            labeled_mask=relabeled,
-            random_state=int(rng.integers(2**31 - 1)),
-        )
-        changed += int((labels[idx] != data.y_train_true[idx]).sum())
-        labels[idx] = data.y_train_true[idx]
-        relabeled[idx] = True
-        used += idx.size
-        answered = np.flatnonzero(relabeled)
-        original, _ = refine_noise_rates(
-            y_enc,
-            answered,
-            true_enc[answered],
-            first.clean_mask_,
-            k,
-            prior=getattr(first, "class_noise_rates_", rate0),  # as the cleaner
-        )
-        rate = max(0.0, original - changed / len(labels))
-        if config.get("refit", "scratch") == "finetune":
-            nxt = make_finetune_filter(config, seed, filt, rate)
-        else:
-            nxt = make_filter(config, "ct", seed, rate, forget_rate=rate)
-        filt = _fit_filter(nxt, data, labels)
-        record(filt, rate)
-    return curve
+    oracle = RecordingOracle(SimulatedOracle(data.y_train_true))
+    trainer = ALCTrainer(
+        config, seed, first, data.y_train, data.y_train_true, data.classes, oracle
+    )
+    curve = make_curve()
+    cleaner = make_cleaner(
+        curve,
+        estimator=PrefitMask(None, None),
+        classifier=ALCCoTeaching(trainer),
+        query_strategy="label_cleaning_ambiguity",
+        oracle=oracle,
+        batch_size=config.budget_per_round,
+        n_rounds=config.n_rounds,
+        refit="scratch",  # the trainer fine-tunes or retrains as configured
+        start="noisy",
+        random_state=seed,
+    )
+    cleaner.fit(data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val)
+    return curve.rows
 
 
 def cleanlab_mask(config, data, seed):
@@ -166,10 +130,8 @@ def cleanlab_mask(config, data, seed):
     from cleanlab.filter import find_label_issues
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    cv = StratifiedKFold(
-        config.get("cleanlab_folds", 3), shuffle=True, random_state=seed
-    )
-    clf = make_classifier(config, seed, epochs=config.get("epochs", 30))
+    cv = StratifiedKFold(config.cleanlab_folds, shuffle=True, random_state=seed)
+    clf = make_classifier(config, seed, epochs=config.epochs)
     classes, y_enc = np.unique(data.y_train, return_inverse=True)
     proba = cross_val_predict(clf, data.X_train, y_enc, cv=cv, method="predict_proba")
     issues = find_label_issues(y_enc, proba, filter_by="prune_by_class")
@@ -190,7 +152,7 @@ def _phase1(config, data, seed, variant, noise_rate):
     if filt is not None:
         stats.update(
             forget_rate=filt.forget_rate_,
-            forget_rate_source=str(config.get("forget_rate", "auto")),
+            forget_rate_source=str(config.forget_rate),
             filter_test=evaluate(filt, data.X_test, data.y_test, data.classes),
             params={
                 k: repr(v) for k, v in filt.get_params().items() if k != "optimizer"
@@ -230,7 +192,10 @@ def run_experiment(
     ``partial`` is a JSON file where finished parts are kept (resume).
     """
     t_start = time.perf_counter()
-    methods = list(config.get("methods", list(METHODS)) if methods is None else methods)
+    config = as_config(config)
+    if methods is None:
+        methods = list(METHODS) if config.methods is None else config.methods
+    methods = list(methods)
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         raise ValueError(f"Unknown methods {unknown}; known: {sorted(METHODS)}.")
@@ -242,13 +207,13 @@ def run_experiment(
             "These data carry no true training labels, so the simulated oracle "
             "cannot answer; use `noisyactive run` with an oracle instead."
         )
-    noise_rate = float(config.get("noise_rate", 0.4))
-    n_rounds = int(config.get("n_rounds", 8))
-    a = round_budget(config.get("budget_per_round", 0.028), len(data.y_train))
+    noise_rate = float(config.noise_rate)
+    n_rounds = config.n_rounds
+    a = round_budget(config.budget_per_round, len(data.y_train))
     done = _Partial(partial)
     out = {
         "seed": seed,
-        "config": config,
+        "config": config.given,
         "environment": environment(),
         "n_train": int(len(data.y_train)),
         "classes": [str(c) for c in data.classes],
@@ -307,7 +272,13 @@ def run_experiment(
         variant, start, strategy, refit = METHODS[method]
         t = time.perf_counter()
         if start == "alc":
-            curve = _run_alc(config, data, seed, filters["ct"], a, n_rounds)
+            curve = _run_alc(
+                config,
+                data,
+                seed,
+                filters["ct"],
+                lambda: TestCurve(data.X_test, data.y_test, data.classes),
+            )
         else:
             classifier = make_classifier(config, seed)
             curve = TestCurve(data.X_test, data.y_test, data.classes)
@@ -317,10 +288,10 @@ def run_experiment(
                 classifier=classifier,
                 query_strategy=strategy,
                 oracle=SimulatedOracle(data.y_train_true),
-                batch_size=config.get("budget_per_round", 0.028),
+                batch_size=config.budget_per_round,
                 n_rounds=n_rounds,
-                refit=refit or config.get("refit", "scratch"),
-                refit_epochs=config.get("refit_epochs", 5),
+                refit=refit or config.refit,
+                refit_epochs=config.refit_epochs,
                 start=start,
                 random_state=seed,
             )

@@ -383,6 +383,7 @@ def vog_bytes_per_sample(setup, X, y, device):
         est = NoisyLabelFilter(
             setup["module"],
             vog_dtype=dtype,
+            forget_rate=0.2,  # the buffer's size only: no noise estimate
             max_epochs=1,
             batch_size=n,
             augment=False,

@@ -98,7 +98,7 @@ def main(argv=None):
 
     import torch
 
-    from noisyactive.cli._config import check_config
+    from noisyactive.config._schema import check_config
     from noisyactive.experiments import format_curve_table, run_experiment, write_report
 
     if args.threads:

@@ -120,7 +120,7 @@ def _plain_sklearn_roles(app, what, name, obj, options, lines):
 
 
 # -- The configuration keys, from the schema itself ----------------------------
-# `.. config-keys::` renders noisyactive.cli._config.SCHEMA as a table, so the
+# `.. config-keys::` renders noisyactive.config._schema.SCHEMA as a table, so the
 # page cannot drift from the keys `noisyactive run` accepts.
 from docutils.parsers.rst import Directive  # noqa: E402
 from docutils.statemachine import StringList  # noqa: E402
@@ -134,7 +134,7 @@ class ConfigKeys(Directive):
     has_content = False
 
     def run(self):
-        from noisyactive.cli._config import SCHEMA
+        from noisyactive.config._schema import SCHEMA
 
         rows = [
             ".. list-table::",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from noisyactive.cli import main
-from noisyactive.cli._config import (
+from noisyactive.config._schema import (
     SCHEMA,
     ConfigError,
     config_changes,
@@ -82,7 +82,7 @@ def test_no_config_get_outside_the_schema():
 
 def test_user_campaign_code_does_not_import_the_experiments():
     code = (
-        "import sys, noisyactive.cli._campaign, noisyactive.cli._models; "
+        "import sys, noisyactive.cli._campaign, noisyactive.config._models; "
         "print(any(m.startswith('noisyactive.experiments') for m in sys.modules))"
     )
     out = subprocess.run(

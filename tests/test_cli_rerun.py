@@ -57,7 +57,7 @@ def _write(folder, config):
 def test_changed_setting_stops_before_training_and_restart_keeps_the_old(
     tmp_path, monkeypatch
 ):
-    from noisyactive.cli import _models
+    from noisyactive.config import _models
 
     config = _campaign(tmp_path)
     monkeypatch.chdir(tmp_path)

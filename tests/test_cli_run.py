@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from noisyactive.cli import main
-from noisyactive.cli._config import check_config
+from noisyactive.config._schema import check_config
 
 ORACLE = """
 import json, os

@@ -3,7 +3,7 @@
 import os
 
 from noisyactive.cli import _main
-from noisyactive.cli._config import parse_config
+from noisyactive.config._schema import parse_config
 
 
 def test_demo_runs_three_seeds_in_parallel_processes_by_default(monkeypatch):

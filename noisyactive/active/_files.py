@@ -52,6 +52,13 @@ import zipfile
 
 import numpy as np
 
+from noisyactive.active._errors import (  # noqa: F401 - re-exported
+    CheckpointChangedError,
+    CheckpointCorruptedError,
+    CheckpointLockedError,
+)
+from noisyactive.active._safe_io import validate_state
+
 __all__ = [
     "CHECKPOINT_VERSION",
     "CheckpointChangedError",
@@ -84,18 +91,6 @@ _TMP_PREFIX = ".tmp-"
 _ARCHIVE_SLACK = 1 << 20
 _ARCHIVE_RATIO = 4
 _ARCHIVE_MEMBERS = 100_000
-
-
-class CheckpointLockedError(RuntimeError):
-    """Another process works on this checkpoint folder."""
-
-
-class CheckpointChangedError(RuntimeError):
-    """Another session wrote the folder after this cleaner read it."""
-
-
-class CheckpointCorruptedError(ValueError):
-    """A checkpoint file is damaged or missing; the message names it."""
 
 
 # -- files that are what they say -----------------------------------------------
@@ -495,7 +490,5 @@ def read_state(directory):
             f"{path} has checkpoint format version {version!r}; this version of "
             f"noisyactive reads version {CHECKPOINT_VERSION}."
         )
-    from noisyactive.active._safe_io import validate_state
-
     validate_state(header, arrays, path)
     return header, arrays

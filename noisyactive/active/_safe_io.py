@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from noisyactive.active._files import CheckpointCorruptedError
+from noisyactive.active._errors import CheckpointCorruptedError
 
 __all__ = ["validate_state"]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from noisyactive.cli._config import as_config, config_changes
+from noisyactive.config._schema import as_config, config_changes
 
 __all__ = ["load_user_data", "run_user_campaign", "import_oracle"]
 
@@ -192,7 +192,7 @@ def check_rerun(config, folder, source="config"):
     """Compare ``config`` with the one that made the campaign in ``folder``.
 
     A change of a setting that shapes the saved data or models
-    (:attr:`~noisyactive.cli._config.Key.fixed`: image size, network, data,
+    (:attr:`~noisyactive.config._schema.Key.fixed`: image size, network, data,
     phase-1 training, seed) stops the run before any work, naming each change
     ``key: old → new``; other changes (budget, rounds, strategy, refit...) are
     accepted, printed and recorded in ``run-config.json``. The record is
@@ -260,7 +260,7 @@ def run_user_campaign(config, out, *, restart=False, source="config"):
     data = load_user_data(config)
 
     from noisyactive.active import ActiveLabelCleaner
-    from noisyactive.cli._models import make_classifier, make_filter
+    from noisyactive.config._models import make_classifier, make_filter
 
     seed = config.seed
     estimator = make_filter(config, "ct_vog", seed, None)

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from noisyactive.cli._campaign import run_user_campaign
-from noisyactive.cli._config import ConfigError, check_config, keys_help
 from noisyactive.cli._expert import add_expert_commands
+from noisyactive.config._schema import ConfigError, check_config, keys_help
 
 __all__ = ["main", "DEMO_CONFIG"]
 
@@ -55,7 +55,7 @@ def _logger():
 
 
 def _load_config(path):
-    """The parsed :class:`~noisyactive.cli._config.Config` of a JSON or TOML
+    """The parsed :class:`~noisyactive.config._schema.Config` of a JSON or TOML
     file (``SystemExit`` naming the key when it is not valid)."""
     path = Path(path)
     if not path.is_file():

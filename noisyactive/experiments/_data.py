@@ -5,7 +5,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
 from noisyactive._netcore._inputs import default_cache_dir
-from noisyactive.cli._config import as_config
+from noisyactive.config._schema import as_config
 from noisyactive.datasets import (
     grouped_train_val_test_split,
     inject_label_noise,

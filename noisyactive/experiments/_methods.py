@@ -9,8 +9,8 @@ from sklearn.metrics import f1_score, recall_score
 
 from noisyactive.active import ActiveLabelCleaner
 from noisyactive.active._state import refine_noise_rates
-from noisyactive.cli._config import as_config
-from noisyactive.cli._models import make_classifier, make_filter
+from noisyactive.config._models import make_classifier, make_filter
+from noisyactive.config._schema import as_config
 
 __all__ = [
     "ALCCoTeaching",

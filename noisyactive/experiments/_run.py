@@ -13,7 +13,7 @@ import torch
 from noisyactive._version import __version__
 from noisyactive.active import SimulatedOracle
 from noisyactive.active._state import resolve_batch_size
-from noisyactive.cli._config import as_config
+from noisyactive.config._schema import as_config
 from noisyactive.experiments._data import load_experiment_data
 from noisyactive.experiments._methods import (
     METHODS,

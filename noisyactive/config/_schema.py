@@ -538,13 +538,13 @@ def parse_config(raw, *, source="config"):
 
     Examples
     --------
-    >>> from noisyactive.cli._config import parse_config
+    >>> from noisyactive.config._schema import parse_config
     >>> parse_config({"n_rounds": 3}).n_rounds
     3
     >>> parse_config({"n_rounds": "eight"})
     Traceback (most recent call last):
     ...
-    noisyactive.cli._config.ConfigError: config: 'n_rounds' must be an integer ...
+    noisyactive.config._schema.ConfigError: config: 'n_rounds' must be an integer ...
     """
     if isinstance(raw, Config):
         return raw
@@ -612,7 +612,7 @@ def check_config(config, *, source="config"):
 
     Examples
     --------
-    >>> from noisyactive.cli._config import check_config
+    >>> from noisyactive.config._schema import check_config
     >>> check_config({"epohcs": 3})
     Traceback (most recent call last):
     ...

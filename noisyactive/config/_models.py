@@ -6,7 +6,7 @@ variants on top of these two functions.
 """
 
 from noisyactive.classifiers import NetClassifier
-from noisyactive.cli._config import as_config
+from noisyactive.config._schema import as_config
 from noisyactive.filtering import NoisyLabelFilter
 
 __all__ = ["FILTER_VARIANTS", "make_classifier", "make_filter", "net_params"]

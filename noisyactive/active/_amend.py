@@ -18,7 +18,11 @@ import os
 
 import numpy as np
 
-from noisyactive.active._files import append_journal, read_journal
+from noisyactive.active._files import (
+    CheckpointCorruptedError,
+    append_journal,
+    read_journal,
+)
 from noisyactive.active._state import LOG_FIELDS
 
 __all__ = ["amend_answers", "apply_amendment"]
@@ -93,8 +97,14 @@ def amend_answers(campaign, indices, encoded):
 
 def apply_amendment(state, indices, encoded):
     """Apply corrections to ``state`` (also when a journal is replayed)."""
-    log = state.log
+    log, n, k = state.log, state.labels.shape[0], state.classes.shape[0]
     for i, new in zip(np.asarray(indices).tolist(), np.asarray(encoded).tolist()):
+        if not (0 <= i < n and -1 <= new < k):
+            raise CheckpointCorruptedError(
+                f"A correction in the journal names sample {i} or label {new}, "
+                f"outside the campaign's {n} samples and {k} classes; the "
+                "journal is damaged."
+            )
         rows = [r for r, j in enumerate(log["index"]) if j == i]
         if not rows or not state.relabeled[i]:
             continue  # nothing to correct (a journal replayed twice)

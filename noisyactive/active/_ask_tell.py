@@ -351,9 +351,9 @@ def check_answer_indices(state, indices, *, amend=False):
     done = state.relabeled[idx]
     if done.any() and not amend:
         raise ValueError(
-            f"Samples {_listed(idx[done].tolist())} were answered already "
-            "(by an expert, in this round or an earlier one). To change those "
-            "answers, teach them with amend=True (on the command line: "
+            f"Samples {_listed(idx[done].tolist())} were relabeled already "
+            "(an expert answered them, in this round or an earlier one). To "
+            "change those answers, teach them with amend=True (on the command line: "
             "noisyactive teach --amend); the journal keeps both answers."
         )
     return idx

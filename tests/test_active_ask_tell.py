@@ -109,11 +109,20 @@ def test_path_inputs_need_no_X_and_export_labels(tmp_path):
     assert len(rows) == 60 and rows[0]["path"] == paths[0]
     by_index = {int(r["index"]): r for r in rows}
     for i in ask:
-        assert by_index[i]["source"] == "relabeled" and by_index[i]["round"] == "1"
-        assert by_index[i]["final_label"] == y[i]
-        assert by_index[i]["original_label"] == y_noisy[i]
-    others = set(range(60)) - set(ask.tolist())
-    assert {by_index[i]["source"] for i in others} == {"noisy-unreviewed"}
+        row = by_index[i]
+        fixed = "corrected" if y[i] != y_noisy[i] else "confirmed"
+        assert row["source"] == fixed and row["round"] == "1"
+        assert row["final_label"] == y[i] and row["given_label"] == y_noisy[i]
+        assert row["label_quality"] == "1.0000" and row["is_label_issue"] == "False"
+    others = set(range(60)) - set(ask.tolist())  # start="noisy": none kept
+    sources = {by_index[i]["source"] for i in others}
+    assert sources <= {"unreviewed", "unreviewed-suspect"}
+    for i in others:
+        row = by_index[i]
+        suspect = row["suggested_label"] != row["final_label"]
+        assert row["is_label_issue"] == str(suspect)
+        assert (row["source"] == "unreviewed-suspect") == suspect
+        assert 0 <= float(row["label_quality"]) <= 1
     # A file replaced behind the same path is other data.
     os.utime(paths[0], ns=(1, 1))
     with pytest.raises(ValueError, match="not the data"):
@@ -392,9 +401,9 @@ def test_teach_checks_its_arguments_under_the_lock(tmp_path, monkeypatch):
     check_indices = ask_tell.check_answer_indices
     validate = ask_tell.validate_oracle_labels
 
-    def spy_indices(state, indices):
+    def spy_indices(state, indices, **kwargs):
         depths.append(cleaner.campaign_.lock_depth)
-        return check_indices(state, indices)
+        return check_indices(state, indices, **kwargs)
 
     def spy_validate(*args, **kwargs):
         depths.append(cleaner.campaign_.lock_depth)

@@ -150,7 +150,8 @@ def test_damaged_classifier_is_named_and_labels_stay_exportable(tmp_path):
     np.testing.assert_array_equal(survivor.labels_, cleaner.labels_)
     survivor.export_labels(tmp_path / "labels.csv")
     rows = (tmp_path / "labels.csv").read_text().splitlines()
-    assert len(rows) == 81 and sum(",relabeled," in r for r in rows) == 15
+    answered = ("confirmed", "corrected", "audit-confirmed", "audit-corrected")
+    assert len(rows) == 81 and sum(r.split(",")[4] in answered for r in rows) == 15
 
 
 def test_damaged_state_file_is_named(tmp_path):

@@ -223,13 +223,13 @@ def test_label_studio_cumulative_export_and_other_campaigns(campaign, tmp_path):
     second = [t["data"]["noisyactive_index"] for t in tasks]
     # the project keeps round 1's annotated tasks: Label Studio exports them all
     round2 = _annotated(tasks, ["mel", "mel", None], first_id=4)
-    conflicting = json.loads(json.dumps(round1 + round2))
-    first_answer = conflicting[0]["annotations"][0]["result"][0]["value"]
+    changed = json.loads(json.dumps(round1 + round2))
+    first_answer = changed[0]["annotations"][0]["result"][0]["value"]
     first_answer["choices"] = ["mel"]  # was "nv", applied in round 1
-    (tmp_path / "conflict.json").write_text(json.dumps(conflicting))
+    (tmp_path / "changed.json").write_text(json.dumps(changed))
     index = round1[0]["data"]["noisyactive_index"]
     with pytest.raises(ValueError, match=f"samples {index} \\('nv' applied"):
-        import_label_studio(session, tmp_path / "conflict.json")
+        import_label_studio(session, tmp_path / "changed.json", amend=False)
     foreign = json.loads(json.dumps(round2))
     foreign[1]["data"]["noisyactive_campaign"] = "0123456789abcdef"
     (tmp_path / "foreign.json").write_text(json.dumps(foreign))
@@ -241,6 +241,19 @@ def test_label_studio_cumulative_export_and_other_campaigns(campaign, tmp_path):
     cleaner, _ = _stored_open(checkpoint, X)
     assert cleaner.n_rounds_ == 2 and cleaner.budget_used_ == 4
     assert cleaner.labels_[second[0]] == "mel" and cleaner.labels_[index] == "nv"
+    # an annotation changed in Label Studio is a correction: applied (the
+    # journal keeps both answers), not counted as a new label, retrained on
+    version = cleaner.campaign_.state.classifier_version
+    n = import_label_studio(session, tmp_path / "changed.json")
+    assert n == 1 and n.amended == 1
+    cleaner, _ = _stored_open(checkpoint, X)
+    assert cleaner.labels_[index] == "mel" and cleaner.budget_used_ == 4
+    state = cleaner.campaign_.state
+    assert state.classifier_version == version + 1 and not state.needs_refit
+    entries = [json.loads(line)["entry"] for line in open(checkpoint / "answers.jsonl")]
+    answered = [e for e in entries if index in e["indices"]]
+    assert len(answered) == 2 and answered[1]["amendment"]
+    assert answered[1]["amends"] == [answered[0]["seq"]]
 
 
 def test_cli_query_teach_export(campaign, tmp_path, capsys):
@@ -277,8 +290,35 @@ def test_cli_query_teach_export(campaign, tmp_path, capsys):
     with open(cleaned, newline="") as fh:
         out = list(csv.DictReader(fh))
     assert len(out) == len(X)
-    assert out[int(rows[0][0])]["final_label"] == "mel"
-    assert out[int(rows[0][0])]["source"] == "relabeled"
+    row = out[int(rows[0][0])]
+    assert row["final_label"] == "mel" and row["label_quality"] == "1.0000"
+    assert row["source"] == (
+        "confirmed" if row["given_label"] == "mel" else "corrected"
+    )
+    assert any("quality" in c for c in out[0]) and any("suggest" in c for c in out[0])
+    for row in out:
+        assert row["is_label_issue"] in ("True", "False")
+        assert row["suggested_label"] in CLASSES
+        assert 0 <= float(row["label_quality"]) <= 1
+    # a round closed by `teach`: `labelstudio export` hands out the next one,
+    # as `query` does (never an empty task file)
+    folder = tmp_path / "ls"
+    assert main(["labelstudio", "export", str(checkpoint), str(folder), *data]) == 0
+    assert "3 tasks written" in capsys.readouterr().out
+    tasks = json.loads((folder / "tasks.json").read_text())
+    cleaner, open_ = _stored_open(checkpoint, X)
+    assert cleaner.n_rounds_ == 1 and len(tasks) == 3
+    assert [t["data"]["noisyactive_index"] for t in tasks] == open_
+    # once the budget is spent: a non-zero exit saying why, nothing written
+    session = ReviewSession(checkpoint, X)
+    session.answer(open_, ["nv"] * 3, finish=True)  # 5 of 6 labels used
+    with pytest.warns(UserWarning, match="only 1 labels"):
+        main(["labelstudio", "export", str(checkpoint), str(folder), *data])
+    last = json.loads((folder / "tasks.json").read_text())
+    session.answer([last[0]["data"]["noisyactive_index"]], ["nv"], finish=True)
+    with pytest.raises(SystemExit, match="budget"):
+        main(["labelstudio", "export", str(checkpoint), str(tmp_path / "ls3"), *data])
+    assert not (tmp_path / "ls3").exists()
 
 
 def test_cli_labelstudio_export_and_import_without_finishing(campaign, tmp_path):
@@ -628,11 +668,21 @@ def test_answers_only_for_the_open_questions(asked):
     ok = client.post("/api/answer", json={"index": open_[0], "label": "mel"})
     assert ok.status_code == 200
     after = _files(checkpoint)
+    # answered already in this round: the answer is changed (a correction,
+    # journaled beside the first answer), not a second label
     again = client.post("/api/answer", json={"index": open_[0], "label": "nv"})
-    _refused(again, 409)  # answered already: no second answer
-    assert _files(checkpoint) == after
+    assert again.status_code == 200
+    assert _files(checkpoint) != after
     cleaner, now_open = _stored_open(checkpoint, X)
     assert now_open == open_[1:] and cleaner.budget_used_ == 1
+    assert cleaner.labels_[open_[0]] == "nv"
+    lines = (checkpoint / "answers.jsonl").read_text().splitlines()
+    assert [json.loads(line)["entry"].get("amendment") for line in lines] == [
+        None,
+        True,
+    ]
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="answered-items"' in page and "undo / change" in page
 
 
 def test_big_bodies_are_413(asked):

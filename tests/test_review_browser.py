@@ -143,10 +143,11 @@ def _open(driver, server):
     WebDriverWait(driver, 120).until(_settled)
 
 
-def _shown(driver):
+def _shown(driver, where="#items"):
+    """The cards of the open questions (or of ``#answered-items``)."""
     return [
         int(e.get_attribute("data-index"))
-        for e in driver.find_elements(By.CSS_SELECTOR, ".item[data-index]")
+        for e in driver.find_elements(By.CSS_SELECTOR, f"{where} .item[data-index]")
     ]
 
 
@@ -300,3 +301,59 @@ def test_review_page_end_to_end(tmp_path, browser):
         assert _files(checkpoint) == before
     finally:
         server.stop()
+
+
+def _journal(checkpoint):
+    import json
+
+    lines = (checkpoint / "answers.jsonl").read_text().splitlines()
+    return [json.loads(line)["entry"] for line in lines]
+
+
+def test_an_answer_is_changed_on_the_page_and_survives_a_restart(tmp_path, browser):
+    from noisyactive.review import ReviewServer
+
+    checkpoint = _campaign(tmp_path)
+    server = ReviewServer(checkpoint, port=0).start()
+    try:
+        _open(browser, server)
+        first = _shown(browser)
+        item = browser.find_element(By.CSS_SELECTOR, f'.item[data-index="{first[0]}"]')
+        item.find_element(By.CSS_SELECTOR, 'button[data-label="mel"]').click()
+        _answered(browser, 1)
+        # the answered card stays visible, collapsed, with its answer
+        assert _shown(browser, "#answered-items") == [first[0]]
+        card = browser.find_element(
+            By.CSS_SELECTOR, f'#answered-items .item[data-index="{first[0]}"]'
+        )
+        assert card.find_element(By.CSS_SELECTOR, ".answer-text").text == "mel"
+        assert not card.find_element(
+            By.CSS_SELECTOR, 'button[data-label="nv"]'
+        ).is_displayed()
+        card.find_element(By.CSS_SELECTOR, "button.change").click()  # undo / change
+        card.find_element(By.CSS_SELECTOR, 'button[data-label="nv"]').click()
+        WebDriverWait(browser, 20).until(
+            lambda d: card.find_element(By.CSS_SELECTOR, ".answer-text").text == "nv"
+        )
+        assert "1 of 4 answered" in browser.find_element(By.ID, "progress").text
+        assert _shown(browser) == first[1:]
+    finally:
+        server.stop()
+
+    server = ReviewServer(checkpoint, port=0).start()  # a restart
+    try:
+        _open(browser, server)
+        assert _shown(browser) == first[1:]
+        assert _shown(browser, "#answered-items") == [first[0]]
+        card = browser.find_element(By.CSS_SELECTOR, "#answered-items .item")
+        assert card.find_element(By.CSS_SELECTOR, ".answer-text").text == "nv"
+    finally:
+        server.stop()
+    cleaner, open_ = _stored(checkpoint)
+    assert str(cleaner.labels_[first[0]]) == "nv" and open_ == first[1:]
+    assert cleaner.budget_used_ == 1  # the change is not a second label
+    answer, change = _journal(checkpoint)
+    assert answer["indices"] == change["indices"] == [first[0]]
+    assert "amendment" not in answer
+    assert change["amendment"] and change["amends"] == [answer["seq"]]
+    assert change["labels"] == [CLASSES.index("nv")]

@@ -20,7 +20,9 @@ import warnings
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from noisyactive.active._amend import amend_answers
 from noisyactive.active._checks import check_input, check_validation, data_fingerprint
+from noisyactive.active._export import write_export
 from noisyactive.active._files import atomic_write
 from noisyactive.active._oracle import _listed, validate_oracle_labels
 from noisyactive.active._ranking import expand_proba, next_batch
@@ -140,7 +142,9 @@ def pending_table(cleaner, X=None):
     return _pending_table(cleaner.campaign_, X)
 
 
-def teach(cleaner, X, indices, labels, *, finish=True, X_val=None, y_val=None):
+def teach(
+    cleaner, X, indices, labels, *, finish=True, X_val=None, y_val=None, amend=False
+):
     """Record an expert's answers; apply the round once it is answered.
 
     Parameters
@@ -160,6 +164,12 @@ def teach(cleaner, X, indices, labels, *, finish=True, X_val=None, y_val=None):
         answers; a later ``teach`` or ``query`` applies them.
     X_val, y_val : array-like, default=None
         Validation data for ``val_macro_f1`` in ``history_``.
+    amend : bool, default=False
+        Accept a changed answer for a sample answered already (in this round
+        or an earlier one): journaled as a correction naming the answer it
+        replaces, not counted against the budget; an unchanged answer is
+        skipped. A correction of a round the classifier was retrained on
+        refits it. Without ``amend`` such a sample is refused.
 
     Returns
     -------
@@ -170,33 +180,36 @@ def teach(cleaner, X, indices, labels, *, finish=True, X_val=None, y_val=None):
     X = training_data(campaign, X)
     paths = campaign.state.input_is_paths
     validation = check_validation(cleaner, X_val, y_val, input_is_paths=paths)
-    _teach(campaign, X, indices, labels, finish=finish, validation=validation)
+    _teach(
+        campaign, X, indices, labels, finish=finish, validation=validation, amend=amend
+    )
     return cleaner
 
 
-def teach_from_csv(cleaner, path, X=None, *, finish=True):
+def teach_from_csv(cleaner, path, X=None, *, finish=True, amend=False):
     """Teach the answers in a CSV written by ``query(csv_path=...)``.
 
     Rows need ``index`` and ``label``; an empty ``label`` abstains. A
     label that is not a class is refused, naming the row (as a
-    spreadsheet numbers it, the header being row 1).
+    spreadsheet numbers it, the header being row 1). ``amend=True``
+    accepts corrected answers for samples answered already (see ``teach``).
     """
     check_is_fitted(cleaner)
     indices, labels = read_answers_csv(path, cleaner.classes_)
-    return cleaner.teach(X, indices, labels, finish=finish)
+    return cleaner.teach(X, indices, labels, finish=finish, amend=amend)
 
 
-def export_labels(cleaner, path):
-    """Write one CSV row per training sample: ``index, path,
-    original_label, final_label, source, round``.
+def export_labels(cleaner, path, X=None):
+    """Write one CSV row per training sample: the given and final label, who
+    decided it, the final model's label-quality score and suggestion, and
+    whether the row is still a suspected label issue.
 
-    ``source`` is ``kept`` (phase 1 kept it, nobody reviewed it),
-    ``relabeled`` (an expert answered it), ``abstained`` or
-    ``noisy-unreviewed``; ``round`` is the round of the answer (empty if
-    none).
+    See :func:`noisyactive.active._export.export_rows` for the columns.
+    ``X`` (the training data) is needed for the model's columns when the
+    cleaner was fitted on arrays; without it they are left empty.
     """
     check_is_fitted(cleaner)
-    _export_labels(cleaner.campaign_, path)
+    write_export(cleaner.campaign_, path, X)
 
 
 # -- ask ------------------------------------------------------------------------
@@ -298,12 +311,12 @@ def _write_query_csv(campaign, path, X, pending, paths=None):
 # -- tell -----------------------------------------------------------------------
 
 
-def _teach(campaign, X, indices, labels, *, finish=True, validation=None):
+def _teach(campaign, X, indices, labels, *, finish=True, validation=None, amend=False):
     # Checked under the lock, against the state the answers are added to.
     with campaign.locked():
         campaign.finish(X, validation)  # a refit or report left by a stopped session
         s = campaign.state
-        idx = check_answer_indices(s, indices)
+        idx = check_answer_indices(s, indices, amend=amend)
         labels = [None if isinstance(v, str) and not v.strip() else v for v in labels]
         encoded, answered = validate_oracle_labels(
             labels,
@@ -312,29 +325,36 @@ def _teach(campaign, X, indices, labels, *, finish=True, validation=None):
             round_=s.n_rounds + 1,
             indices=idx,
         )
-        left = campaign.budget_left()
-        if answered.sum() > left:
+        fix = s.relabeled[idx]  # corrections (amend=True): not new labels
+        left, n_new = campaign.budget_left(), int(answered[~fix].sum())
+        if n_new > left:
             raise ValueError(
-                f"{int(answered.sum())} answers exceed the {left} labels left of "
+                f"{n_new} answers exceed the {left} labels left of "
                 f"the budget of {campaign.budget_total()}; nothing was recorded. "
                 "Raise n_rounds with set_params to extend the campaign."
             )
+        if fix.any():
+            amend_answers(campaign, idx[fix], encoded[fix])
+        idx, encoded = idx[~fix], encoded[~fix]
         pos = {int(i): p for p, i in enumerate(s.batch.tolist())}
         scores = np.array([s.batch_scores[pos[i]] if i in pos else np.nan for i in idx])
-        campaign.record(idx, encoded, scores, "teach")
+        if idx.size:
+            campaign.record(idx, encoded, scores, "teach")
         if finish:
             campaign.close_if_answered(X, validation)
 
 
-def check_answer_indices(state, indices):
-    """Unique indices in range, none relabeled already."""
+def check_answer_indices(state, indices, *, amend=False):
+    """Unique indices in range, none relabeled already (unless ``amend``)."""
     # One validator for "unique integer indices in range" (noisyactive.utils).
     idx = check_indices(indices, n_samples=state.labels.shape[0], min_count=1)
     done = state.relabeled[idx]
-    if done.any():
+    if done.any() and not amend:
         raise ValueError(
             f"Samples {_listed(idx[done].tolist())} were relabeled already "
-            "(an expert answered them in an earlier round)."
+            "(an expert answered them, in this round or an earlier one). To "
+            "change those answers, teach them with amend=True (on the command line: "
+            "noisyactive teach --amend); the journal keeps both answers."
         )
     return idx
 
@@ -368,24 +388,3 @@ def read_answers_csv(path, classes):
                 ) from None
             labels.append(lookup[value] if value else None)
     return np.asarray(indices, dtype=np.intp), labels
-
-
-def _export_labels(campaign, path):
-    s = campaign.state
-    source = np.where(s.initial_clean, "kept", "noisy-unreviewed").astype(object)
-    source[s.abstained] = "abstained"
-    source[s.relabeled] = "relabeled"
-    paths, original, final = s.input_paths, s.classes[s.y_noisy], s.classes[s.labels]
-    rows = [
-        [
-            i,
-            "" if paths is None else paths[i],
-            original[i],
-            final[i],
-            source[i],
-            int(s.answer_round[i]) or "",
-        ]
-        for i in range(s.labels.shape[0])
-    ]
-    header = ["index", "path", "original_label", "final_label", "source", "round"]
-    _write_csv(path, header, rows)

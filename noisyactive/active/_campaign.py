@@ -17,6 +17,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
+from noisyactive.active._amend import apply_amendment
 from noisyactive.active._files import (
     JOURNAL_FILE,
     CheckpointChangedError,
@@ -260,9 +261,12 @@ class Campaign:
                     entry["seq"] > state.journal_seq
                 ):
                     scores = [np.nan if v is None else v for v in entry["scores"]]
-                    state.apply_answers(
-                        entry["indices"], entry["labels"], scores, entry["source"]
-                    )
+                    if entry.get("amendment"):  # a corrected answer (_amend.py)
+                        apply_amendment(state, entry["indices"], entry["labels"])
+                    else:
+                        state.apply_answers(
+                            entry["indices"], entry["labels"], scores, entry["source"]
+                        )
                     state.journal_seq = entry["seq"]
             # A process killed between writing a model and the state naming
             # it (or before removing the old one) left other model files.

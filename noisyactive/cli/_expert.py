@@ -94,7 +94,7 @@ def _query(args):
 def _teach(args):
     session = _session(args)
     try:
-        session.teach_csv(args.answers)
+        session.teach_csv(args.answers, amend=args.amend)
     except ValueError as exc:
         raise SystemExit(f"noisyactive: {exc}") from exc
     p = session.progress()
@@ -117,12 +117,15 @@ def _labelstudio(args):
 
     session = _session(args)
     if args.action == "export":
-        path = export_label_studio(
-            session,
-            args.folder,
-            document_root=args.document_root,
-            url_prefix=args.url_prefix,
-        )
+        try:  # hands out the next round when none is open, as `query` does
+            path = export_label_studio(
+                session,
+                args.folder,
+                document_root=args.document_root,
+                url_prefix=args.url_prefix,
+            )
+        except ValueError as exc:
+            raise SystemExit(f"noisyactive: {exc}") from exc
         print(
             f"{len(session.pending())} tasks written to {path}; the labelling "
             f"config is in {args.folder}/labeling_config.xml."
@@ -134,7 +137,9 @@ def _labelstudio(args):
         raise SystemExit(f"noisyactive: {exc}") from exc
     p = session.progress()
     print(
-        f"{n} answers imported from {args.export_json}; {p['open']} questions "
+        f"{n} answers imported from {args.export_json}"
+        f"{f' ({n.amended} of them changed earlier answers)' if n.amended else ''}"
+        f"; {p['open']} questions "
         f"open, budget left {p['budget_left']} of {p['budget_total']}."
     )
     return 0
@@ -182,6 +187,12 @@ def add_expert_commands(sub):
     teach = sub.add_parser("teach", help="read a filled-in questions CSV back")
     _common(teach)
     teach.add_argument("answers", help="the CSV written by `query`, with labels")
+    teach.add_argument(
+        "--amend",
+        action="store_true",
+        help="accept changed answers for samples answered already (the "
+        "journal keeps both; a correction is not a new label of the budget)",
+    )
     teach.set_defaults(handler=_teach)
 
     export = sub.add_parser(

@@ -7,7 +7,8 @@ round), ``/api/status`` (polled by the page while it trains).
 A small, strict local server: every request but the static files needs the
 per-launch token (``X-Review-Token`` header, or ``?token=`` in the page's
 and images' URLs), bodies are limited to :data:`MAX_BODY_BYTES` of JSON, an
-answer needs a JSON integer naming an open question of the current round,
+answer needs a JSON integer naming a question of the current round (an open
+one, or an answered one whose answer is changed: journaled as a correction),
 images are served only for open or answered samples, and every error is a
 JSON ``{"error": ...}`` with its status code.
 """
@@ -235,6 +236,7 @@ def create_app(session, *, auto_next=False, hosts=None, token=None):
         return render_template(
             "review.html",
             items=[] if busy else session.pending(),
+            answered=[] if busy else session.answered(),
             classes=list(zip(classes, _keys(len(classes)))),
             progress=progress(),
             finished=None if busy else session.finished(),

@@ -186,6 +186,11 @@ def read_label_studio_answers(path, *, from_name=FROM_NAME, campaign=None):
 def export_label_studio(session, folder, *, document_root="/", url_prefix=None):
     """Write the open questions of ``session`` for Label Studio.
 
+    When no question is open (the last round was closed, e.g. by
+    ``noisyactive teach``), the next round is handed out first, as
+    ``noisyactive query`` does; when the campaign is over (budget spent,
+    nothing left to ask) a ValueError says so and nothing is written.
+
     Writes ``folder/tasks.json`` (import it into a project) and
     ``folder/labeling_config.xml`` (paste it under Settings > Labeling
     Interface); array samples also as ``folder/images/<index>.png``.
@@ -208,8 +213,14 @@ def export_label_studio(session, folder, *, document_root="/", url_prefix=None):
     from noisyactive.review._images import array_to_png
 
     folder = os.fspath(folder)
-    os.makedirs(folder, exist_ok=True)
+    session.open_round()  # the next round when none is open; raises at the end
     rows = session.pending()
+    if not rows:
+        raise ValueError(
+            "No question is open and no round can be handed out; nothing was "
+            "written. Run `noisyactive query` to see why."
+        )
+    os.makedirs(folder, exist_ok=True)
     refs = []
     for row in rows:
         kind, source = session.image_source(row["index"])
@@ -240,7 +251,14 @@ def export_label_studio(session, folder, *, document_root="/", url_prefix=None):
     return tasks_path
 
 
-def import_label_studio(session, path, *, finish=True):
+class ImportCount(int):
+    """The number of answers taught; ``amended`` of them changed an answer
+    given earlier."""
+
+    amended = 0
+
+
+def import_label_studio(session, path, *, finish=True, amend=True):
     """Teach the answers of a Label Studio JSON export.
 
     With ``finish=True`` the round is applied (the classifier refit) once no
@@ -248,31 +266,36 @@ def import_label_studio(session, path, *, finish=True):
 
     A cumulative export (tasks of earlier rounds still in the project) is
     fine: an answer applied already with the same label (or a repeated
-    abstention) is skipped. One that
-    contradicts an applied answer is refused (nothing is imported), and so
-    are tasks written for another campaign.
+    abstention) is skipped. An annotation changed in Label Studio after its
+    answer was imported is a correction: it is applied (journaled as an
+    amendment naming the answer it replaces; a round already trained on it
+    is retrained), unless ``amend=False``, which refuses the file. Tasks
+    written for another campaign are refused (nothing is imported).
 
     Returns
     -------
-    n_answers : int
-        Answers taught now (skipped repeats not counted).
+    n_answers : ImportCount
+        Answers taught now (skipped repeats not counted); its ``amended``
+        attribute counts the corrections among them.
     """
     indices, labels = read_label_studio_answers(path, campaign=session.campaign_id)
     applied = session.applied_labels(indices)
-    conflicts = [
-        f"{i} ({old!r} applied, {new!r} now)"
+    changed = [
+        (i, old, new)
         for i, new, old in zip(indices, labels, applied)
         if old and new != old  # an abstention may be answered later
     ]
-    if conflicts:
+    if changed and not amend:
+        listed = ", ".join(f"{i} ({a!r} applied, {b!r} now)" for i, a, b in changed)
         raise ValueError(
-            f"{path}: answers contradict ones applied in an earlier round, for "
-            f"samples {', '.join(conflicts)}; nothing was imported. An applied "
-            "answer cannot be changed from Label Studio."
+            f"{path}: answers differ from ones applied already, for samples "
+            f"{listed}; nothing was imported. Import with amend to apply them."
         )
     keep = [k for k, old in enumerate(applied) if old is None or labels[k] != old]
     indices = [indices[k] for k in keep]
     labels = [labels[k] for k in keep]
     if indices:
-        session.answer(indices, labels, finish=finish)
-    return len(indices)
+        session.answer(indices, labels, finish=finish, amend=True)
+    count = ImportCount(len(indices))
+    count.amended = len(changed)
+    return count

@@ -188,20 +188,28 @@ class ReviewSession:
                 f"{self.classes}."
             ) from None
 
-    def answer(self, indices, labels, *, finish=False):
+    def answer(self, indices, labels, *, finish=False, amend=False):
         """Record answers now (journaled in the checkpoint).
 
         ``labels`` are texts as shown (``""`` abstains). With ``finish=True``
-        the round is applied (classifier refit) once nothing is left open.
+        the round is applied (classifier refit) once nothing is left open;
+        ``amend=True`` accepts changed answers of answered samples (see
+        ``ActiveLabelCleaner.teach``).
         """
         values = [self.parse_label(t) for t in labels]
         with self._use():
             self.cleaner.teach(
-                self._x(), np.asarray(indices, dtype=np.intp), values, finish=finish
+                self._x(),
+                np.asarray(indices, dtype=np.intp),
+                values,
+                finish=finish,
+                amend=amend,
             )
 
     def answer_open(self, index, label):
-        """Record one answer for an open question of the current round.
+        """Record one answer for a question of the current round: an open
+        one, or one answered already in this round (the answer is changed:
+        journaled as a correction, see ``teach(..., amend=True)``).
 
         The check and the write happen under the session's lock, so two
         requests cannot both answer one question.
@@ -209,7 +217,7 @@ class ReviewSession:
         Raises
         ------
         NotOpenError
-            ``index`` is not an open question (answered already, never asked,
+            ``index`` is not a question of the current round (never asked,
             or asked in an earlier round); nothing is recorded.
         ValueError
             ``label`` is not a class of the campaign.
@@ -217,14 +225,57 @@ class ReviewSession:
         index = int(index)
         value = self.parse_label(label)
         with self._use():
-            if index not in self.open_indices():
+            s = self.cleaner._state
+            if index not in self.open_indices() and index not in s.open_round:
                 raise NotOpenError(
                     f"Sample {index} is not an open question of round "
                     f"{int(self.cleaner.n_rounds_) + 1}; nothing was recorded."
                 )
+            if value is None and s.abstained[index] and not s.relabeled[index]:
+                return  # "not sure" again: nothing changes
             self.cleaner.teach(
-                self._x(), np.asarray([index], dtype=np.intp), [value], finish=False
+                self._x(),
+                np.asarray([index], dtype=np.intp),
+                [value],
+                finish=False,
+                amend=True,
             )
+
+    def answered(self):
+        """The samples answered (or abstained on) in the current round, last
+        answered first: ``index``, ``path``, ``name``, ``answer`` (text,
+        ``""`` for "not sure") and ``before`` (the label before the answer)."""
+        with self._use():
+            s = self.cleaner._state
+            classes = self.cleaner.classes_
+            order = list(dict.fromkeys(reversed([int(i) for i in s.open_round])))
+            old = dict(zip(s.log["index"], s.log["old"]))
+            rows = []
+            for i in order:
+                path = None if self.paths is None else os.fspath(self.paths[i])
+                answer = label_text(classes[s.labels[i]]) if s.relabeled[i] else ""
+                rows.append(
+                    {
+                        "index": i,
+                        "path": path,
+                        "name": os.path.basename(path or ""),
+                        "answer": answer,
+                        "before": label_text(classes[old.get(i, s.labels[i])]),
+                    }
+                )
+            return rows
+
+    def open_round(self):
+        """The open questions, handing out the next round first when none is
+        open (applying an answered batch, as ``query`` does).
+
+        Raises
+        ------
+        ValueError
+            The campaign is over (budget spent, nothing left to ask).
+        """
+        with self._use():
+            return self.cleaner.query(self._x())
 
     def next_round(self):
         """Apply the answered batch (refit) and rank the next one.
@@ -285,15 +336,17 @@ class ReviewSession:
         with self._use():
             return self.cleaner.query(self._x(), csv_path=path)
 
-    def teach_csv(self, path):
-        """Teach a filled-in questions CSV (blank ``label`` abstains)."""
+    def teach_csv(self, path, *, amend=False):
+        """Teach a filled-in questions CSV (blank ``label`` abstains);
+        ``amend=True`` accepts changed answers of answered samples."""
         with self._use():
-            self.cleaner.teach_from_csv(path, X=self._x())
+            self.cleaner.teach_from_csv(path, X=self._x(), amend=amend)
 
     def export_labels(self, path):
-        """One row per training sample: original and final label, source."""
+        """One row per training sample: given and final label, source, the
+        final model's label quality and suggestion, ``is_label_issue``."""
         with self._use():
-            self.cleaner.export_labels(path)
+            self.cleaner.export_labels(path, X=self._x())
 
     def finished(self):
         """Why no further round can be handed out (None while one can)."""
@@ -311,7 +364,7 @@ class ReviewSession:
         # Answers given in the round that is not applied yet. The cleaner
         # publishes only the unanswered part (pending_indices_); the answered
         # part lives in its campaign state.
-        return len(self.cleaner._state.open_round)
+        return len(set(self.cleaner._state.open_round))
 
     def _stamp(self):
         """Newest modification time of the checkpoint's files."""

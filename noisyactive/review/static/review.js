@@ -10,7 +10,9 @@
   const $ = (sel) => document.querySelector(sel);
   let focused = null;
 
-  function items() { return Array.from(document.querySelectorAll(".item")); }
+  // the open questions (answered cards move to #answered-items, where an
+  // "undo / change" reopens them; a new answer there is saved as a correction)
+  function items() { return Array.from(document.querySelectorAll("#items .item")); }
 
   function focus(item) {
     if (focused) focused.classList.remove("focused");
@@ -52,10 +54,16 @@
     try {
       const data = await post("api/answer", { index: Number(item.dataset.index), label: label });
       showError("");
+      delete item.dataset.busy;
+      item.querySelector(".answer-text").textContent = label || "not sure";
+      item.classList.remove("reopened");
+      setProgress(data.progress);
+      if (item.classList.contains("answered")) { focus(null); return; }
       const list = items();
       const next = list[list.indexOf(item) + 1] || list[list.indexOf(item) - 1];
-      item.remove();
-      setProgress(data.progress);
+      item.classList.add("answered");
+      $("#answered-items").prepend(item);
+      $("#answered-section").hidden = false;
       focus(next);
       if (!items().length) {
         if (data.training && data.training.state === "training") watchTraining();
@@ -67,6 +75,11 @@
     }
   }
 
+  function reopen(item) {
+    item.classList.add("reopened");
+    focus(item);
+  }
+
   async function nextRound() {
     try {
       await post("api/next");
@@ -76,6 +89,7 @@
 
   function watchTraining() {
     $("#done").hidden = true;
+    $("#answered-section").hidden = true;
     $("#training").hidden = false;
     const timer = setInterval(async () => {
       const data = await fetch("api/status", { headers: auth }).then((r) => r.json());
@@ -103,6 +117,8 @@
     const button = event.target.closest("button[data-label]");
     if (button) { answer(button.closest(".item"), button.dataset.label); return; }
     if (event.target.closest("#next-round")) { nextRound(); return; }
+    const change = event.target.closest("button.change");
+    if (change) { reopen(change.closest(".item")); return; }
     const img = event.target.closest(".item img");
     if (img) { focus(img.closest(".item")); zoom(img.src); return; }
     if (event.target.closest("#zoom")) { $("#zoom").hidden = true; return; }
@@ -125,6 +141,8 @@
       focus(list[Math.max(at - 1, 0)]); event.preventDefault(); return;
     }
     if (!focused) return;
+    // a collapsed answered card takes no answer keys: "undo / change" first
+    if (focused.classList.contains("answered") && !focused.classList.contains("reopened")) return;
     if (event.key === "z") { zoom(focused.querySelector("img").src); return; }
     if (event.key === "/" || event.key === "?") { answer(focused, ""); event.preventDefault(); return; }
     const k = keys.indexOf(event.key.toLowerCase());

@@ -101,8 +101,13 @@ def suspicion_ranking(proba, labels, candidates, n):
 def next_batch(campaign, X, n):
     """Indices (and scores) of the campaign's next ``n`` questions: the
     strategy's ranking of the candidates plus ``audit_share`` of kept samples
-    (at random while no classifier exists)."""
+    (at random while no classifier exists); while the audit is open, its
+    unanswered samples, all of them."""
     s, params = campaign.state, campaign.cleaner
+    if s.audit_open:  # the audit first, whole (noisyactive.active._audit)
+        from noisyactive.active._audit import audit_batch
+
+        return audit_batch(s)
     round_ = s.n_rounds + 1
     seed = derived_seed(s.seed, round_)
     audit = s.audit_candidates()

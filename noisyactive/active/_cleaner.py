@@ -7,14 +7,13 @@ the state, the models, the budget and the folder; the fitted attributes are
 read from it.
 """
 
-import os
-
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from noisyactive.active import _ask_tell
+from noisyactive.active import _ask_tell, _methods
 from noisyactive.active._audit import check_audit_size
 from noisyactive.active._campaign import Campaign
 from noisyactive.active._checks import (
@@ -22,12 +21,9 @@ from noisyactive.active._checks import (
     check_fit_input,
     check_resume,
     check_validation,
-    cleaner_from_header,
+    classifier_has,
     data_fingerprint,
-    read_checkpoint,
 )
-from noisyactive.active._files import disk_mark
-from noisyactive.active._predict import CleanerPredictionMixin
 from noisyactive.active._ranking import next_batch
 from noisyactive.active._state import CampaignState, resolve_batch_size
 from noisyactive.query import get_query_strategy
@@ -36,9 +32,7 @@ from noisyactive.utils._param_validation import _fit_context
 __all__ = ["ActiveLabelCleaner"]
 
 
-class ActiveLabelCleaner(
-    CleanerPredictionMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
-):
+class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Budgeted active label cleaning after a noisy-label filter.
 
     Phase 2 of Khanal et al. (2024). A clone of ``estimator`` (phase 1, e.g.
@@ -348,36 +342,7 @@ class ActiveLabelCleaner(
             )
         return self
 
-    @classmethod
-    def from_checkpoint(
-        cls,
-        checkpoint,
-        cleaner=None,
-        *,
-        estimator=None,
-        classifier=None,
-        trusted=(),
-        labels_only=False,
-    ):
-        """A fitted cleaner restored from its checkpoint folder
-        (:func:`load_cleaner` says more); ``cls`` when ``cleaner`` is None
-        and the folder names this class."""
-        seen = disk_mark(checkpoint)  # before reading: a writer in between is noticed
-        state, header = read_checkpoint(checkpoint)
-        if cleaner is None:
-            cleaner = cleaner_from_header(
-                header, estimator=estimator, classifier=classifier, trusted=trusted
-            )
-        else:
-            cleaner = clone(cleaner)
-        cleaner.set_params(checkpoint=os.fspath(checkpoint))
-        cleaner.classes_ = state.classes
-        if state.n_features_in is not None:
-            cleaner.n_features_in_ = state.n_features_in
-        cleaner.campaign_ = Campaign.load(
-            cleaner, state, trusted=trusted, disk_seen=seen, labels_only=labels_only
-        )
-        return cleaner
+    from_checkpoint = classmethod(_methods.from_checkpoint)
 
     # -- the fitted attributes, read from the campaign ---------------------------------
 
@@ -396,3 +361,13 @@ class ActiveLabelCleaner(
     teach = _ask_tell.teach
     teach_from_csv = _ask_tell.teach_from_csv
     export_labels = _ask_tell.export_labels
+
+    # -- prediction: functions of the cleaner in noisyactive.active._methods ------
+
+    predict = _methods.predict
+    predict_proba = available_if(classifier_has("predict_proba", default=True))(
+        _methods.predict_proba
+    )
+    decision_function = available_if(
+        classifier_has("decision_function", default=False)
+    )(_methods.decision_function)

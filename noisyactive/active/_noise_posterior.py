@@ -337,8 +337,9 @@ def noise_report(posterior, *, half_width=0.05, source="the cross-fitted classif
     message = f"Noise rate {rate:.3f} (95% interval {low:.3f}-{high:.3f}) from {source}"
     weak = posterior.reliability < 1.0
     if weak:
+        near = "is near" if posterior.reliability == 0 else "hardly beats"
         message += (
-            f"; the classifier is near the class prior (reliability "
+            f"; the classifier {near} the class prior (reliability "
             f"{posterior.reliability:.2f}), its estimate is discounted"
         )
     half = max(rate - low, high - rate)

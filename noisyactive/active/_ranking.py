@@ -5,6 +5,7 @@ Pure functions of a fitted classifier and arrays, tested on tiny inputs.
 
 import numpy as np
 
+from noisyactive.active._audit_state import audit_batch
 from noisyactive.active._state import derived_seed
 from noisyactive.query import get_query_strategy
 from noisyactive.query._base import check_ranking
@@ -104,9 +105,7 @@ def next_batch(campaign, X, n):
     (at random while no classifier exists); while the audit is open, its
     unanswered samples, all of them."""
     s, params = campaign.state, campaign.cleaner
-    if s.audit_open:  # the audit first, whole (noisyactive.active._audit)
-        from noisyactive.active._audit import audit_batch
-
+    if s.audit_open:  # the audit first, whole
         return audit_batch(s)
     round_ = s.n_rounds + 1
     seed = derived_seed(s.seed, round_)

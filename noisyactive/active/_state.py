@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from noisyactive.active._audit_state import close_audit, noise_fields
 from noisyactive.active._files import (
     CHECKPOINT_VERSION,
     CheckpointCorruptedError,
@@ -182,8 +183,6 @@ class CampaignState:
     def close_round(self):
         """Close the open round (or the audit); returns its ``history`` entry."""
         if self.audit_open:
-            from noisyactive.active._audit import close_audit
-
             return close_audit(self)
         round_ = self.n_rounds + 1
         # A sample abstained on and answered later in the round appears twice
@@ -225,9 +224,7 @@ class CampaignState:
         "class_noise_rate_intervals", "remaining_noise_rate"}``: the original
         labels' noise refined by the answers, and the share of wrong labels
         left after the corrections (what a Co-teaching refit would use as its
-        forget rate); see :func:`noisyactive.active._audit.noise_fields`."""
-        from noisyactive.active._audit import noise_fields
-
+        forget rate); see :func:`noisyactive.active._audit_state.noise_fields`."""
         return noise_fields(self)
 
     def relabel_log(self):

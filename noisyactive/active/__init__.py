@@ -15,6 +15,11 @@ from noisyactive.active._files import (
     CheckpointLockedError,
 )
 from noisyactive.active._lock import CheckpointLock
+from noisyactive.active._noise_posterior import (
+    audit_size_for,
+    combine_noise_estimates,
+    stratified_audit,
+)
 from noisyactive.active._oracle import SimulatedOracle, validate_oracle_labels
 from noisyactive.active._refine import refine_noise_rates
 from noisyactive.active._resume import load_cleaner
@@ -28,7 +33,10 @@ __all__ = [
     "CheckpointLockedError",
     "SimulatedOracle",
     "UntrustedCheckpointError",
+    "audit_size_for",
+    "combine_noise_estimates",
     "load_cleaner",
     "refine_noise_rates",
+    "stratified_audit",
     "validate_oracle_labels",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from noisyactive.active._amend import apply_amendment
+from noisyactive.active._audit import AUDIT_FITTED, refit_filter, start_audit
 from noisyactive.active._files import (
     JOURNAL_FILE,
     CheckpointChangedError,
@@ -28,6 +29,7 @@ from noisyactive.active._files import (
     remove_temporaries,
 )
 from noisyactive.active._lock import CheckpointLock
+from noisyactive.active._notes import note_failure
 from noisyactive.active._oracle import UnknownLabelError, validate_oracle_labels
 from noisyactive.active._spec import load_model, params_to_json, save_model, user_types
 from noisyactive.active._state import CampaignState, resolve_batch_size
@@ -88,6 +90,7 @@ class Campaign:
         "input_paths_": lambda c: c.state.input_paths,
         "termination_condition_": lambda c: c.state.termination,
         "_state": lambda c: c.state,  # for noisyactive.review: use campaign_.state
+        **AUDIT_FITTED,  # noise_rate_, noise_rate_interval_, audit_indices_, ...
     }
 
     def __init__(self, cleaner, *, trusted=(), disk_seen=None):
@@ -104,9 +107,9 @@ class Campaign:
     # -- the budget ---------------------------------------------------------------
 
     def budget_total(self):
-        """``batch_size * n_rounds`` labels."""
-        p = self.cleaner
-        return resolve_batch_size(p.batch_size, self.state.labels.shape[0]) * p.n_rounds
+        """``batch_size * n_rounds`` labels, plus the audit's samples."""
+        p, n = self.cleaner, self.state.labels.shape[0]
+        return resolve_batch_size(p.batch_size, n) * p.n_rounds + self.state.audit.size
 
     def budget_left(self):
         """Labels of the budget not returned yet (the one place it is computed)."""
@@ -183,6 +186,8 @@ class Campaign:
             user_types(p.estimator, p.classifier, p.query_strategy)
         )
         self.estimator = make_estimator(p.estimator, self.state.seed)
+        if self.state.refit_forget_rate is not None:  # refit after the audit
+            self.estimator.set_params(forget_rate=self.state.refit_forget_rate)
         self.classifier = None
         entry = self.state.model_files.get("classifier")
         if entry is not None:
@@ -244,6 +249,9 @@ class Campaign:
             s.initial_clean = phase1_mask(self.estimator, n)
             s.clean = s.initial_clean.copy()
             s.phase1_rates = phase1_rates(self.estimator, s.classes)
+        if start_audit(self, p.audit_size):  # the classifier follows the audit
+            self.save()
+            return
         self.classifier = train_classifier(self, X, validation, scratch=True)
         s.add_history_entry(np.zeros(0, np.intp), p.start)
         self.save_classifier()
@@ -321,10 +329,10 @@ class Campaign:
             keep, completed = exc.valid, self.state.budget_used
             if keep.any():
                 self.record(indices[keep], exc.encoded[keep], scores[keep], "oracle")
-            self._note(exc, round_, int(keep.sum()), completed)
+            note_failure(self, exc, round_, int(keep.sum()), completed)
             raise
         except BaseException as exc:  # KeyboardInterrupt too: note, re-raise
-            self._note(exc, round_)
+            note_failure(self, exc, round_)
             raise
         self.record(indices, encoded, scores, "oracle")
 
@@ -345,7 +353,10 @@ class Campaign:
         """Refit when a closed round needs it (and ``X`` is at hand), then
         report every history entry not reported yet."""
         s = self.state
-        if s.needs_refit and X is not None:
+        if s.needs_filter_refit and X is not None:
+            refit_filter(self, X, validation)
+            self.save()
+        if s.needs_refit and X is not None and not s.needs_filter_refit:
             scratch = self.cleaner.refit == "scratch"
             self.classifier = train_classifier(self, X, validation, scratch=scratch)
             s.needs_refit = False
@@ -366,34 +377,24 @@ class Campaign:
             p.on_round_end(p, entry)
         self.state.n_reported += 1
         self.save()
-        if p.verbose and entry["round"]:
+        kind = entry.get("kind", "round" if entry["round"] else "start")
+        if p.verbose and kind != "start":
+            what = f"round {entry['round']}/{p.n_rounds}"
+            what = "audit" if kind == "audit" else what
             line = (
-                f"[ActiveLabelCleaner] round {entry['round']}/{p.n_rounds}: "
+                f"[ActiveLabelCleaner] {what}: "
                 f"asked {entry['n_queried']}, answered {entry['n_returned']}, "
                 f"changed {entry['n_changed']}, budget {entry['budget_used']}/"
                 f"{self.budget_total()}"
             )
             if entry.get("val_macro_f1") is not None:
                 line += f", val macro-F1 {entry['val_macro_f1']:.4f}"
+            if entry.get("noise_rate_interval") is not None:
+                line += ", noise rate {:.3f} [{:.3f}, {:.3f}]".format(
+                    entry["noise_rate"], *entry["noise_rate_interval"]
+                )
             print(line)
 
     def stop(self, condition):
         self.state.termination = condition
         self.save()
-
-    def _note(self, exc, round_, kept=0, completed=None):
-        s = self.state
-        completed = s.budget_used if completed is None else completed
-        note = (
-            f"ActiveLabelCleaner: round {round_} did not complete; the "
-            f"{s.n_rounds} completed rounds ({completed} labels) "
-        )
-        if kept:
-            note += f"and the {kept} valid answers of round {round_} "
-        note += "are kept in the estimator's labels_"
-        if self.folder is not None:
-            note += f" and in the checkpoint {os.fspath(self.folder)!r} "
-            note += f"(answers journaled in {JOURNAL_FILE}); fit again with the "
-            note += "same checkpoint to resume."
-        if hasattr(exc, "add_note"):
-            exc.add_note(note)

@@ -136,6 +136,8 @@ CLEANER_CONSTRAINTS = {
     "start": [StrOptions({"filter", "noisy", "none"})],
     "checkpoint": [str, os.PathLike, None],
     "audit_share": [Interval(Real, 0, 1, closed="both")],
+    "audit_size": [Interval(Integral, 0, None, closed="left")],
+    "refit_after_audit": [StrOptions({"auto"}), "boolean"],
     "on_round_end": [callable, None],
     "random_state": ["random_state"],
     "verbose": ["verbose"],

@@ -7,34 +7,24 @@ the state, the models, the budget and the folder; the fitted attributes are
 read from it.
 """
 
-import os
-
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.exceptions import NotFittedError
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-)
+from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from noisyactive.active import _ask_tell
+from noisyactive.active import _ask_tell, _methods
+from noisyactive.active._audit import check_audit_size
 from noisyactive.active._campaign import Campaign
 from noisyactive.active._checks import (
     CLEANER_CONSTRAINTS,
     check_fit_input,
-    check_input,
     check_resume,
     check_validation,
     classifier_has,
-    cleaner_from_header,
     data_fingerprint,
-    read_checkpoint,
 )
-from noisyactive.active._files import disk_mark
-from noisyactive.active._ranking import expand_proba, next_batch
+from noisyactive.active._ranking import next_batch
 from noisyactive.active._state import CampaignState, resolve_batch_size
 from noisyactive.query import get_query_strategy
 from noisyactive.utils._param_validation import _fit_context
@@ -113,7 +103,23 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Share of each round's batch spent on auditing samples phase 1 kept
         (those whose current label the classifier finds least probable
         first). Corrections of kept samples count against the budget and
-        feed the noise estimate.
+        feed the noise estimate. (Not the random audit of ``audit_size``.)
+    audit_size : int, default=0
+        Samples audited before the first round (0: no audit): drawn at random
+        within each noisy class so that every class is seen (rare classes
+        oversampled; ``audit_weights_`` undo it), asked like a round (oracle,
+        ``query``/``teach``, review page, CSV) and counted in the budget,
+        which becomes ``audit_size + batch_size * n_rounds``. Their answers
+        join the clean part; the first classifier is trained after them. The
+        audit is ``history_[0]`` (``"kind": "audit"``, its answers are round
+        0 in ``relabel_log_``) and its wrong-label counts update phase 1's
+        estimate into one posterior (``noise_rate_``); ``n_rounds=0`` runs
+        the audit alone. It needs at least one sample per class.
+    refit_after_audit : {"auto"} or bool, default="auto"
+        Fit phase 1 again after the audit with ``forget_rate`` set to the
+        audited rate: ``"auto"`` when that rate lies outside phase 1's
+        interval, True always, False never (only with ``start="filter"`` and
+        a phase-1 estimator that has ``forget_rate``).
     on_round_end : callable, default=None
         ``on_round_end(cleaner, record)``, called after the first classifier
         (round 0) and after every round, ``record`` being the entry just
@@ -148,22 +154,38 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     budget_used_, n_rounds_ : int
         Labels returned so far; rounds completed.
     budget_total_ : int
-        ``batch_size * n_rounds`` labels.
+        ``audit_size + batch_size * n_rounds`` labels.
     input_paths_ : ndarray of str or None
         The training file paths when ``X`` was paths (then ``query``,
         ``teach`` and friends need no ``X``).
     history_ : list of dict
-        Round 0 (the first classifier), then one entry per round:
-        ``round``, ``n_queried``, ``n_returned``, ``n_abstained``,
-        ``n_changed``, ``n_audited`` (kept samples asked), ``budget_used``,
-        ``n_clean``, ``source``, ``val_macro_f1`` (None without validation
-        data), and ``noise_rate`` / ``class_noise_rates``: the estimated
-        share of wrong labels in the original noisy labels (global and per
-        noisy class), phase 1's estimate refined by every answer so far (see
+        Round 0 (the first classifier, or the audit: ``"kind": "audit"``,
+        with ``prior_noise_rate``, ``prior_noise_rate_interval`` and
+        ``refit_phase1``), then one entry per round: ``round``, ``kind``
+        (``"start"``, ``"audit"``, ``"round"``), ``n_queried``,
+        ``n_returned``, ``n_abstained``, ``n_changed``, ``n_audited`` (kept
+        samples asked), ``budget_used``, ``n_clean``, ``source``,
+        ``val_macro_f1`` (None without validation data), and ``noise_rate``
+        / ``class_noise_rates``: the estimated share of wrong labels in the
+        original noisy labels (global and per noisy class), phase 1's
+        estimate refined by every answer so far (see
         :func:`~noisyactive.active.refine_noise_rates`; None when neither
-        exists), and ``remaining_noise_rate``: that estimate less the labels
-        corrected so far, the share of wrong labels left in ``labels_`` (a
-        forget rate for a Co-teaching refit, as Bernhardt et al. lower theirs).
+        exists), with ``noise_rate_interval`` and
+        ``class_noise_rate_intervals``, and ``remaining_noise_rate``: that
+        estimate less the labels corrected so far, the share of wrong labels
+        left in ``labels_`` (a Co-teaching refit's forget rate).
+    noise_rate_, noise_rate_interval_ : float, (float, float)
+        The share of wrong labels in ``y`` and its 95% interval: phase 1's
+        cross-fitted estimate (widened when its classifier is near the class
+        prior), the audit's counts and the rounds' answers combined (see
+        :mod:`noisyactive.active._audit`); None without an estimate or answer.
+    class_noise_rates_, class_noise_rate_intervals_, class_clean_counts_ : ndarray
+        The same per noisy class; clean counts ``m_c (1 - rate_c)``.
+    noise_report_ : str or None
+        The estimate before the campaign, and the audit answers that would
+        bring its interval under ±0.05 when it is wide (then also warned).
+    audit_indices_, audit_weights_ : ndarray
+        The audited samples and their inverse inclusion probabilities.
     relabel_log_ : structured ndarray
         One row per label returned: ``round``, ``index``, ``old_label``,
         ``new_label``, ``score`` (the strategy's score, NaN if it has none).
@@ -215,6 +237,8 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         start="filter",
         checkpoint=None,
         audit_share=0.0,
+        audit_size=0,
+        refit_after_audit="auto",
         on_round_end=None,
         random_state=None,
         verbose=0,
@@ -230,6 +254,8 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.start = start
         self.checkpoint = checkpoint
         self.audit_share = audit_share
+        self.audit_size = audit_size
+        self.refit_after_audit = refit_after_audit
         self.on_round_end = on_round_end
         self.random_state = random_state
         self.verbose = verbose
@@ -265,6 +291,7 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "ActiveLabelCleaner needs samples of at least 2 classes; got 1 "
                 f"class ({self.classes_[0]!r})."
             )
+        check_audit_size(self.audit_size, y_enc)
         if sample_ids is not None:
             sample_ids = column_or_1d(sample_ids)
             check_consistent_length(X, sample_ids)
@@ -292,6 +319,11 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 campaign.stop(campaign.state.termination or "no_oracle")
                 return self
             campaign.warn_if_budget_exceeds_pool()
+            if campaign.state.audit_open:  # the audit: round 0, before any round
+                indices, scores = next_batch(campaign, X, 0)
+                ids = indices if sample_ids is None else sample_ids[indices]
+                campaign.ask(self.oracle, ids, X[indices], indices, scores)
+                campaign.close_round(X, validation)
             k = resolve_batch_size(self.batch_size, X.shape[0])
             while campaign.state.n_rounds < self.n_rounds:
                 n = min(k, campaign.budget_left())
@@ -310,36 +342,7 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
         return self
 
-    @classmethod
-    def from_checkpoint(
-        cls,
-        checkpoint,
-        cleaner=None,
-        *,
-        estimator=None,
-        classifier=None,
-        trusted=(),
-        labels_only=False,
-    ):
-        """A fitted cleaner restored from its checkpoint folder
-        (:func:`load_cleaner` says more); ``cls`` when ``cleaner`` is None
-        and the folder names this class."""
-        seen = disk_mark(checkpoint)  # before reading: a writer in between is noticed
-        state, header = read_checkpoint(checkpoint)
-        if cleaner is None:
-            cleaner = cleaner_from_header(
-                header, estimator=estimator, classifier=classifier, trusted=trusted
-            )
-        else:
-            cleaner = clone(cleaner)
-        cleaner.set_params(checkpoint=os.fspath(checkpoint))
-        cleaner.classes_ = state.classes
-        if state.n_features_in is not None:
-            cleaner.n_features_in_ = state.n_features_in
-        cleaner.campaign_ = Campaign.load(
-            cleaner, state, trusted=trusted, disk_seen=seen, labels_only=labels_only
-        )
-        return cleaner
+    from_checkpoint = classmethod(_methods.from_checkpoint)
 
     # -- the fitted attributes, read from the campaign ---------------------------------
 
@@ -359,40 +362,12 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     teach_from_csv = _ask_tell.teach_from_csv
     export_labels = _ask_tell.export_labels
 
-    # -- prediction ------------------------------------------------------------------
+    # -- prediction: functions of the cleaner in noisyactive.active._methods ------
 
-    def _fitted_classifier(self, X):
-        check_is_fitted(self)
-        X = check_input(self, X, input_is_paths=self.campaign_.state.input_is_paths)
-        if self.classifier_ is None:
-            raise NotFittedError(
-                "ActiveLabelCleaner has no classifier yet: no clean part with at "
-                "least two classes existed so far (start='none' trains nothing "
-                "before the first answers). Relabel samples first (an oracle in "
-                "fit, or query/teach)."
-            )
-        return X
-
-    def predict(self, X):
-        """Predict classes with ``classifier_``."""
-        X = self._fitted_classifier(X)
-        return self.classifier_.predict(X)
-
-    @available_if(classifier_has("predict_proba", default=True))
-    def predict_proba(self, X):
-        """Class probabilities, one column per ``classes_`` (0 for classes the
-        classifier never saw in the clean part)."""
-        X = self._fitted_classifier(X)
-        proba = self.classifier_.predict_proba(X)
-        return expand_proba(proba, self.classifier_.classes_, self.classes_)
-
-    @available_if(classifier_has("decision_function", default=False))
-    def decision_function(self, X):
-        """``classifier_.decision_function`` (when it knows every class)."""
-        X = self._fitted_classifier(X)
-        if not np.array_equal(self.classifier_.classes_, self.classes_):
-            raise ValueError(
-                "decision_function is undefined while the classifier has not "
-                "seen every class; use predict_proba."
-            )
-        return self.classifier_.decision_function(X)
+    predict = _methods.predict
+    predict_proba = available_if(classifier_has("predict_proba", default=True))(
+        _methods.predict_proba
+    )
+    decision_function = available_if(
+        classifier_has("decision_function", default=False)
+    )(_methods.decision_function)

@@ -5,6 +5,7 @@ Pure functions of a fitted classifier and arrays, tested on tiny inputs.
 
 import numpy as np
 
+from noisyactive.active._audit_state import audit_batch
 from noisyactive.active._state import derived_seed
 from noisyactive.query import get_query_strategy
 from noisyactive.query._base import check_ranking
@@ -101,8 +102,11 @@ def suspicion_ranking(proba, labels, candidates, n):
 def next_batch(campaign, X, n):
     """Indices (and scores) of the campaign's next ``n`` questions: the
     strategy's ranking of the candidates plus ``audit_share`` of kept samples
-    (at random while no classifier exists)."""
+    (at random while no classifier exists); while the audit is open, its
+    unanswered samples, all of them."""
     s, params = campaign.state, campaign.cleaner
+    if s.audit_open:  # the audit first, whole
+        return audit_batch(s)
     round_ = s.n_rounds + 1
     seed = derived_seed(s.seed, round_)
     audit = s.audit_candidates()

@@ -150,7 +150,7 @@ def _check(header, arrays):
                 _within(arrays, key, 0, n_classes, "class positions")
         if "log_round" in arrays:
             _vector(arrays, "log_round", "iu")
-            _within(arrays, "log_round", 1, n_rounds + 2, "rounds")
+            _within(arrays, "log_round", 0, n_rounds + 2, "rounds")  # 0: the audit
 
 
 def validate_state(header, arrays, path="state.npz"):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from noisyactive.active._audit_state import close_audit, noise_fields
 from noisyactive.active._files import (
     CHECKPOINT_VERSION,
     CheckpointCorruptedError,
@@ -118,6 +119,17 @@ class CampaignState:
     input_is_paths: bool = False
     input_paths: np.ndarray = None
     n_features_in: int = None
+    # The audit (noisyactive.active._audit): drawn samples, their inclusion
+    # weights, whether it is being asked, the estimates and phase 1's refit.
+    audit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
+    audit_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    audit_open: bool = False
+    audit_refit: object = False
+    needs_filter_refit: bool = False
+    refit_forget_rate: float = None
+    noise_prior: dict = None
+    noise_posterior: dict = None
+    noise_report: str = None
 
     def __post_init__(self):
         n = self.y_noisy.shape[0]
@@ -152,7 +164,7 @@ class CampaignState:
     def apply_answers(self, indices, encoded, scores, source):
         """Record answers of the open round (``encoded`` -1 = abstain)."""
         indices, encoded = _intp(indices), _intp(encoded)
-        round_ = self.n_rounds + 1
+        round_ = 0 if self.audit_open else self.n_rounds + 1  # the audit: round 0
         got = encoded >= 0
         old = self.labels[indices[got]].copy()
         self.labels[indices[got]] = encoded[got]
@@ -169,7 +181,9 @@ class CampaignState:
             self.log[name].extend(np.asarray(values).tolist())
 
     def close_round(self):
-        """Close the open round; returns its ``history`` entry."""
+        """Close the open round (or the audit); returns its ``history`` entry."""
+        if self.audit_open:
+            return close_audit(self)
         round_ = self.n_rounds + 1
         # A sample abstained on and answered later in the round appears twice
         # in open_round: once per sample, first-asked order.
@@ -177,18 +191,20 @@ class CampaignState:
         self.queried.append(asked)
         self.n_rounds = round_
         self.batch, self.batch_scores, self.open_round = _intp([]), np.zeros(0), []
-        entry = self.add_history_entry(asked, self.last_source)
+        entry = self.add_history_entry(asked, self.last_source, kind="round")
         self.needs_refit = entry["n_returned"] > 0
         return entry
 
-    def add_history_entry(self, asked, source):
+    def add_history_entry(self, asked, source, kind="start"):
         """Append (and return) the ``history`` entry of round ``n_rounds``:
-        ``asked`` the samples asked in it (none for round 0)."""
+        ``asked`` the samples asked in it (none for round 0 without an
+        audit); ``kind`` is ``"start"``, ``"audit"`` (round 0) or ``"round"``."""
         in_log = np.asarray(self.log["round"], dtype=np.int64) == self.n_rounds
         old = np.asarray(self.log["old"])[in_log]
         new = np.asarray(self.log["new"])[in_log]
         entry = {
             "round": self.n_rounds,
+            "kind": kind,
             "n_queried": int(asked.size),
             "n_returned": int(in_log.sum()),
             "n_abstained": int(self.abstained[asked].sum()),
@@ -204,27 +220,12 @@ class CampaignState:
         return entry
 
     def noise_estimate(self):
-        """``{"noise_rate", "class_noise_rates", "remaining_noise_rate"}``:
-        the original labels' noise refined by the answers, and the share of
-        wrong labels left after the corrections (what a Co-teaching refit
-        would use as its forget rate)."""
-        rate, rates = refine_noise_rates(
-            self.y_noisy,
-            _intp(self.log["index"]),
-            _intp(self.log["new"]),
-            self.initial_clean,
-            self.classes.shape[0],
-            prior=self.phase1_rates,
-        )
-        fixed = int(np.sum(np.asarray(self.log["old"]) != np.asarray(self.log["new"])))
-        n = self.y_noisy.shape[0]
-        return {
-            "noise_rate": rate,
-            "class_noise_rates": None if rates is None else rates.tolist(),
-            "remaining_noise_rate": None
-            if rate is None
-            else max(0.0, rate - fixed / n),
-        }
+        """``{"noise_rate", "noise_rate_interval", "class_noise_rates",
+        "class_noise_rate_intervals", "remaining_noise_rate"}``: the original
+        labels' noise refined by the answers, and the share of wrong labels
+        left after the corrections (what a Co-teaching refit would use as its
+        forget rate); see :func:`noisyactive.active._audit_state.noise_fields`."""
+        return noise_fields(self)
 
     def relabel_log(self):
         """Structured array ``(round, index, old_label, new_label, score)``."""
@@ -310,4 +311,16 @@ class CampaignState:
                 f"The checkpoint state in {directory!s} has no {exc.args[0]!r}; "
                 "it was not written by this version of noisyactive, or is damaged."
             ) from None
-        return cls(**values), header
+        state = cls(**values)
+        n, audit = state.y_noisy.shape[0], _intp(state.audit)
+        if audit.size and (
+            audit.min() < 0
+            or audit.max() >= n
+            or np.unique(audit).size != audit.size
+            or state.audit_weights.shape != audit.shape
+        ):
+            raise CheckpointCorruptedError(
+                f"The checkpoint state in {directory!s} holds an audit that is not "
+                "unique sample indices with one weight each; it is damaged."
+            )
+        return state, header

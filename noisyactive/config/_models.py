@@ -30,6 +30,7 @@ def net_params(config, seed):
         module_kwargs=config.module_kwargs,
         weights=config.weights,
         freeze=config.freeze,
+        cache_dir=config.cache_dir or "auto",
         batch_size=config.batch_size,
         lr=config.lr,
         augment=config.augment,

@@ -13,7 +13,6 @@ methods) over its :class:`~noisyactive.active._campaign.Campaign`. With
 """
 
 import csv
-import io
 import os
 import warnings
 
@@ -21,9 +20,12 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from noisyactive.active._amend import amend_answers
-from noisyactive.active._checks import check_input, check_validation, data_fingerprint
+from noisyactive.active._checks import (
+    check_validation,
+    training_data,
+)
 from noisyactive.active._export import write_export
-from noisyactive.active._files import atomic_write
+from noisyactive.active._open import write_csv
 from noisyactive.active._oracle import _listed, validate_oracle_labels
 from noisyactive.active._ranking import expand_proba, next_batch
 from noisyactive.active._state import resolve_batch_size
@@ -49,43 +51,6 @@ QUERY_COLUMNS = (
     "label",
     "allowed_labels",
 )
-
-
-def _write_csv(path, header, rows):
-    """Write a UTF-8 CSV atomically (a reader never sees half a file)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    directory = os.path.dirname(os.path.abspath(os.fspath(path)))
-    os.makedirs(directory, exist_ok=True)
-    data = buffer.getvalue().encode("utf-8")
-    atomic_write(os.path.abspath(os.fspath(path)), lambda fh: fh.write(data))
-
-
-def training_data(campaign, X):
-    """The training data of the campaign: ``X`` checked to be it (the file
-    paths of the state when ``X`` is None)."""
-    s = campaign.state
-    if X is None:
-        if s.input_paths is None:
-            raise ValueError(
-                "X is needed: the cleaner was fitted on arrays (X may be "
-                "omitted only when fit received file paths)."
-            )
-        X = s.input_paths
-    X = check_input(campaign.cleaner, X, input_is_paths=s.input_is_paths)
-    fp = data_fingerprint(X, s.classes, s.y_noisy, paths=s.input_is_paths)
-    if fp["x"] != s.fingerprint["x"]:
-        saved = s.fingerprint
-        raise ValueError(
-            "X is not the data this cleaner was fitted on (fitted on shape "
-            f"{tuple(saved['x_shape'])}, dtype {saved['x_dtype']}; got shape "
-            f"{tuple(X.shape)}, dtype {X.dtype}, or the same shape with other "
-            "values or changed files). query and teach need the training "
-            "data, in the same order."
-        )
-    return X
 
 
 # -- the methods of ActiveLabelCleaner ------------------------------------------
@@ -305,7 +270,7 @@ def _write_query_csv(campaign, path, X, pending, paths=None):
         ]
         for r in table
     ]
-    _write_csv(path, QUERY_COLUMNS, rows)
+    write_csv(path, QUERY_COLUMNS, rows)
 
 
 # -- tell -----------------------------------------------------------------------

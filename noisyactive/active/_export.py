@@ -39,6 +39,10 @@ campaign fitted on arrays exported without ``X``).
 
 import numpy as np
 
+from noisyactive.active._checks import training_data
+from noisyactive.active._open import write_csv
+from noisyactive.active._ranking import expand_proba
+
 __all__ = ["EXPORT_COLUMNS", "export_rows", "write_export"]
 
 EXPORT_COLUMNS = (
@@ -58,9 +62,6 @@ EXPORT_COLUMNS = (
 def _model_proba(campaign, X):
     """The final model's class probabilities over every sample (columns in
     ``classes`` order), or None when there is no model or no data."""
-    from noisyactive.active._ask_tell import training_data
-    from noisyactive.active._ranking import expand_proba
-
     s, clf = campaign.state, campaign.classifier
     if clf is None or not hasattr(clf, "predict_proba"):
         return None
@@ -114,8 +115,6 @@ def export_rows(campaign, X=None):
 
 def write_export(campaign, path, X=None):
     """Write :func:`export_rows` as a CSV (atomically)."""
-    from noisyactive.active._ask_tell import _write_csv
-
     columns = export_rows(campaign, X)
     rows = zip(*(columns[name] for name in EXPORT_COLUMNS))
-    _write_csv(path, EXPORT_COLUMNS, rows)
+    write_csv(path, EXPORT_COLUMNS, rows)

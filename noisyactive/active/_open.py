@@ -8,8 +8,10 @@ read or write a file elsewhere. Files are written atomically
 name inside the folder (:func:`inside`).
 """
 
+import csv
 import errno
 import hashlib
+import io
 import os
 import stat
 import tempfile
@@ -25,6 +27,7 @@ __all__ = [
     "remove_stale",
     "inside",
     "file_digest",
+    "write_csv",
 ]
 
 _TMP_PREFIX = ".tmp-"
@@ -190,3 +193,15 @@ def file_digest(path):
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_csv(path, header, rows):
+    """Write a UTF-8 CSV atomically (a reader never sees half a file)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    directory = os.path.dirname(os.path.abspath(os.fspath(path)))
+    os.makedirs(directory, exist_ok=True)
+    data = buffer.getvalue().encode("utf-8")
+    atomic_write(os.path.abspath(os.fspath(path)), lambda fh: fh.write(data))

@@ -18,11 +18,8 @@ import os
 
 import numpy as np
 
-from noisyactive.active._files import (
-    CheckpointCorruptedError,
-    append_journal,
-    read_journal,
-)
+from noisyactive.active._errors import CheckpointCorruptedError
+from noisyactive.active._journal import answer_entry, append_journal, read_journal
 from noisyactive.active._state import LOG_FIELDS
 
 __all__ = ["amend_answers", "apply_amendment"]
@@ -71,24 +68,21 @@ def amend_answers(campaign, indices, encoded):
         return idx
     if campaign.folder is not None:
         campaign_id = campaign._journal_id()
-        append_journal(
-            campaign.folder,
-            {
-                "campaign": campaign_id,
-                "seq": s.journal_seq + 1,
-                "round": s.n_rounds + 1,
-                "source": "teach",
-                "amendment": True,
-                "amends": _replaced(campaign.folder, campaign_id, idx),
-                "who": _who(),
-                "when": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                    timespec="seconds"
-                ),
-                "indices": idx.tolist(),
-                "labels": enc.tolist(),
-                "scores": [None] * idx.size,
-            },
+        when = datetime.datetime.now(datetime.timezone.utc)
+        entry = answer_entry(
+            campaign_id,
+            s.journal_seq + 1,
+            s.n_rounds + 1,
+            "teach",
+            idx,
+            enc,
+            [None] * idx.size,
+            amendment=True,
+            amends=_replaced(campaign.folder, campaign_id, idx),
+            who=_who(),
+            when=when.isoformat(timespec="seconds"),
         )
+        append_journal(campaign.folder, entry)
     apply_amendment(s, idx, enc)
     s.journal_seq += 1
     campaign.save()

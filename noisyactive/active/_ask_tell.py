@@ -20,12 +20,15 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from noisyactive.active._amend import amend_answers
-from noisyactive.active._checks import check_validation
+from noisyactive.active._checks import (
+    check_validation,
+    training_data,
+)
 from noisyactive.active._export import write_export
+from noisyactive.active._open import write_csv
 from noisyactive.active._oracle import _listed, validate_oracle_labels
 from noisyactive.active._ranking import expand_proba, next_batch
 from noisyactive.active._state import resolve_batch_size
-from noisyactive.active._training_data import _write_csv, training_data
 from noisyactive.query._base import check_n
 from noisyactive.utils import check_indices
 
@@ -267,7 +270,7 @@ def _write_query_csv(campaign, path, X, pending, paths=None):
         ]
         for r in table
     ]
-    _write_csv(path, QUERY_COLUMNS, rows)
+    write_csv(path, QUERY_COLUMNS, rows)
 
 
 # -- tell -----------------------------------------------------------------------

@@ -19,17 +19,17 @@ from sklearn.utils import check_random_state
 
 from noisyactive.active._amend import apply_amendment
 from noisyactive.active._audit import AUDIT_FITTED, refit_filter, start_audit
-from noisyactive.active._files import (
+from noisyactive.active._files import CheckpointChangedError, disk_mark
+from noisyactive.active._journal import (
     JOURNAL_FILE,
-    CheckpointChangedError,
+    answer_entry,
     append_journal,
-    disk_mark,
+    entries_after,
     read_journal,
-    remove_stale,
-    remove_temporaries,
 )
 from noisyactive.active._lock import CheckpointLock
 from noisyactive.active._notes import note_failure
+from noisyactive.active._open import remove_stale, remove_temporaries
 from noisyactive.active._oracle import UnknownLabelError, validate_oracle_labels
 from noisyactive.active._spec import load_model, params_to_json, save_model, user_types
 from noisyactive.active._state import CampaignState, resolve_batch_size
@@ -264,18 +264,14 @@ class Campaign:
         self.state = state
         self._restore_models()
         if self.folder is not None:
-            for entry in read_journal(self.folder):
-                if entry["campaign"] == self._journal_id() and (
-                    entry["seq"] > state.journal_seq
-                ):
-                    scores = [np.nan if v is None else v for v in entry["scores"]]
-                    if entry.get("amendment"):  # a corrected answer (_amend.py)
-                        apply_amendment(state, entry["indices"], entry["labels"])
-                    else:
-                        state.apply_answers(
-                            entry["indices"], entry["labels"], scores, entry["source"]
-                        )
-                    state.journal_seq = entry["seq"]
+            replay = entries_after(self.folder, self._journal_id(), state.journal_seq)
+            for entry in replay:
+                idx, labels = entry["indices"], entry["labels"]
+                if entry.get("amendment"):  # a corrected answer (_amend.py)
+                    apply_amendment(state, idx, labels)
+                else:
+                    state.apply_answers(idx, labels, entry["scores"], entry["source"])
+                state.journal_seq = entry["seq"]
             # A process killed between writing a model and the state naming
             # it (or before removing the old one) left other model files.
             named = state.model_files.get("classifier", [None])[0]
@@ -294,18 +290,11 @@ class Campaign:
         """Journal the answers (durably) and apply them to the state."""
         s = self.state
         if self.folder is not None:
-            append_journal(
-                self.folder,
-                {
-                    "campaign": self._journal_id(),
-                    "seq": s.journal_seq + 1,
-                    "round": s.n_rounds + 1,
-                    "source": source,
-                    "indices": np.asarray(indices).tolist(),
-                    "labels": np.asarray(encoded).tolist(),
-                    "scores": [None if v != v else float(v) for v in scores],
-                },
+            seq, round_ = s.journal_seq + 1, s.n_rounds + 1
+            entry = answer_entry(
+                self._journal_id(), seq, round_, source, indices, encoded, scores
             )
+            append_journal(self.folder, entry)
         s.apply_answers(indices, encoded, scores, source)
         s.journal_seq += 1
         self.save()

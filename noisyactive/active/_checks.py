@@ -41,6 +41,7 @@ __all__ = [
     "data_fingerprint",
     "looks_like_paths",
     "read_checkpoint",
+    "training_data",
 ]
 
 _CHUNK_BYTES = 1 << 24
@@ -243,3 +244,28 @@ def cleaner_from_header(header, *, estimator=None, classifier=None, trusted=()):
         if value is not None:
             replace[name] = value
     return params_from_json(header["params"], trusted=trusted, replace=replace)
+
+
+def training_data(campaign, X):
+    """The training data of the campaign: ``X`` checked to be it (the file
+    paths of the state when ``X`` is None)."""
+    s = campaign.state
+    if X is None:
+        if s.input_paths is None:
+            raise ValueError(
+                "X is needed: the cleaner was fitted on arrays (X may be "
+                "omitted only when fit received file paths)."
+            )
+        X = s.input_paths
+    X = check_input(campaign.cleaner, X, input_is_paths=s.input_is_paths)
+    fp = data_fingerprint(X, s.classes, s.y_noisy, paths=s.input_is_paths)
+    if fp["x"] != s.fingerprint["x"]:
+        saved = s.fingerprint
+        raise ValueError(
+            "X is not the data this cleaner was fitted on (fitted on shape "
+            f"{tuple(saved['x_shape'])}, dtype {saved['x_dtype']}; got shape "
+            f"{tuple(X.shape)}, dtype {X.dtype}, or the same shape with other "
+            "values or changed files). query and teach need the training "
+            "data, in the same order."
+        )
+    return X

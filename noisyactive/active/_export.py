@@ -39,8 +39,9 @@ campaign fitted on arrays exported without ``X``).
 
 import numpy as np
 
+from noisyactive.active._checks import training_data
+from noisyactive.active._open import write_csv
 from noisyactive.active._ranking import expand_proba
-from noisyactive.active._training_data import _write_csv, training_data
 
 __all__ = ["EXPORT_COLUMNS", "export_rows", "write_export"]
 
@@ -114,7 +115,6 @@ def export_rows(campaign, X=None):
 
 def write_export(campaign, path, X=None):
     """Write :func:`export_rows` as a CSV (atomically)."""
-
     columns = export_rows(campaign, X)
     rows = zip(*(columns[name] for name in EXPORT_COLUMNS))
-    _write_csv(path, EXPORT_COLUMNS, rows)
+    write_csv(path, EXPORT_COLUMNS, rows)

@@ -112,7 +112,7 @@ nn.Module class or instance
         (with the two networks' small-loss votes), ``"confident_joint"``
         (cleanlab, optional) or ``"ensemble"`` (Co-teaching, kNN and
         cleanlab) — or an object with ``decide(ctx, quota)`` (see
-        :mod:`noisyactive.filtering._rules`). :meth:`rescore` applies another
+        :class:`~noisyactive.filtering.VoteRule`). :meth:`rescore` applies another
         one to the same fit.
     final_quota : None or "class", default=None
         ``"class"`` makes the final selection keep, per noisy class,

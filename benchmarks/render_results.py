@@ -517,6 +517,29 @@ def frozen_speed_section(rows):
     return "\n".join(lines)
 
 
+def selection_section(rows):
+    """``bench_selection.py``: every final-selection candidate on the digits."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_selection", HERE / "bench_selection.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    head = [
+        "## Selection candidates on the long-tailed noisy digits (CPU)",
+        "",
+        "Command: `python benchmarks/bench_selection.py` (resumable; `--table` "
+        "prints the stored rows). One Co-teaching fit per seed (`forget_rate="
+        '"auto"`, small CNN, 20 epochs), every `final_selection` applied to it by '
+        "`rescore`, with its own threshold and with `+class_quota`; test macro-F1 "
+        "of a plain classifier trained on the kept set. ± is the sample std "
+        "(ddof = 1) over the seeds.",
+        "",
+    ]
+    return "\n".join(head + bench.markdown_table(rows))
+
+
 def _jsonl(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
@@ -580,6 +603,9 @@ def main(argv=None):
     frozen = RESULTS / "speed_frozen.jsonl"
     if frozen.exists():
         parts.append(frozen_speed_section(_jsonl(frozen)))
+    selection = RESULTS / "selection_digits.jsonl"
+    if selection.exists():
+        parts.append(selection_section(_jsonl(selection)))
     coteaching = RESULTS / "speed_coteaching.json"
     if coteaching.exists():
         parts.append(coteaching_speed_section(json.loads(coteaching.read_text())))

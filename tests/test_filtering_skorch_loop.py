@@ -81,7 +81,7 @@ def test_best_validation_epoch_is_restored():
 def test_network_params_declared_once_with_equal_defaults():
     clf = inspect.signature(NetClassifier).parameters
     filt = inspect.signature(NoisyLabelFilter).parameters
-    assert len(NETWORK_PARAMS) == 17
+    assert len(NETWORK_PARAMS) == 17  # freeze joined with the pretrained backbones
     for name in (*NETWORK_PARAMS, "callbacks", "verbose"):
         assert clf[name].default == filt[name].default, name
     made = NoisyLabelFilter(lr=0.3, batch_size=7)._make_classifier()

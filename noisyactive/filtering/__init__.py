@@ -1,5 +1,15 @@
 """Phase 1: Co-teaching with a Variance-of-Gradients mix."""
 
+from noisyactive.filtering._candidates import (
+    class_loss_mixture,
+    confident_joint_mask,
+    keep_lowest,
+    keep_per_class,
+    knn_label_agreement,
+    majority_vote,
+    predicted_class_vog_gradients,
+    vog_within_loss_bands,
+)
 from noisyactive.filtering._epoch_rules import (
     cross_update_loss,
     cross_update_loss_masked,
@@ -26,11 +36,41 @@ from noisyactive.filtering._quota import (
     estimate_class_clean_counts,
     select_per_class,
 )
+from noisyactive.filtering._rules import (
+    SELECTION_RULES,
+    ConfidentJointRule,
+    CoTeachingRule,
+    KNNRule,
+    LossBandVOGRule,
+    LossMixtureRule,
+    LossRule,
+    SelectionContext,
+    VOGRule,
+    VoteRule,
+)
 from noisyactive.filtering._schedule import forget_rate_schedule, n_remember
 from noisyactive.filtering._selection import select_small_loss_and_vog, split_mix
 from noisyactive.filtering._vog import VOGBuffer, normalize_by_class, vog_gradients
 
 __all__ = [
+    "class_loss_mixture",
+    "confident_joint_mask",
+    "keep_lowest",
+    "keep_per_class",
+    "knn_label_agreement",
+    "majority_vote",
+    "predicted_class_vog_gradients",
+    "vog_within_loss_bands",
+    "SELECTION_RULES",
+    "ConfidentJointRule",
+    "CoTeachingRule",
+    "KNNRule",
+    "LossBandVOGRule",
+    "LossMixtureRule",
+    "LossRule",
+    "SelectionContext",
+    "VOGRule",
+    "VoteRule",
     "CrossFitNoiseEstimator",
     "NoisyLabelFilter",
     "VOGBuffer",

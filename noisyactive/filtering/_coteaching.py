@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from noisyactive._netcore._net import ArrayNet
+from noisyactive.filtering._candidates import predicted_class_vog_gradients
 from noisyactive.filtering._epoch_rules import (
     cross_update_loss,
     cross_update_loss_masked,
@@ -43,6 +44,10 @@ class CoTeachingConfig:
     vog_dtype: str = "float32"
     selection: str = "batch"
     transition_matrix: object = None
+    #: Extra per-sample recordings for the final selection: "vog_predicted"
+    #: (VOG of the predicted class's gradient) and "vog_eval" (label VOG from an
+    #: eval-mode, un-augmented pass at the end of the last ``vog_window`` epochs).
+    record: frozenset = frozenset()
 
     @classmethod
     def from_estimator(cls, estimator, **values):
@@ -96,6 +101,11 @@ class CoTeachingNet(ArrayNet):
         self.vog_ = [
             VOGBuffer(n, layer.in_features + 1, t, dtype, dev) for layer in self.layers_
         ]
+        self.vog_extra_ = {
+            name: VOGBuffer(n, self.layers_[0].in_features + 1, t, dtype, dev)
+            for name in ("vog_predicted", "vog_eval")
+            if name in cfg.record
+        }
         y = np.asarray(y)
         self.labels_ = torch.as_tensor(y, dtype=torch.long, device=dev)
         self.noisy_counts_ = np.bincount(y, minlength=cfg.n_classes)
@@ -164,14 +174,34 @@ class CoTeachingNet(ArrayNet):
             )
         return keep
 
-    def on_epoch_end(self, net, **kwargs):
+    def on_epoch_end(self, net, dataset_train=None, **kwargs):
         for buf in self.vog_:
             buf.end_epoch()
+        if "vog_predicted" in self.vog_extra_:
+            self.vog_extra_["vog_predicted"].end_epoch()
+        if "vog_eval" in self.vog_extra_ and dataset_train is not None:
+            self._record_eval_vog(self.vog_extra_["vog_eval"], dataset_train)
         slot = (self.vog_[0].n_epochs - 1) % self.coteaching.vog_window
         self.selected_hist_[:, slot] = self.selected_epoch_
         self.loss_prev_ = self.loss_epoch_.clone()
         self.history.record("n_selected", int(self.selected_epoch_.sum()))
-        super().on_epoch_end(net, **kwargs)
+        super().on_epoch_end(net, dataset_train=dataset_train, **kwargs)
+
+    def _record_eval_vog(self, buf, dataset):
+        """Network 1's label VOG vectors from an eval-mode, un-augmented,
+        no-grad pass over the training set, in the last ``vog_window`` planned
+        epochs only (``vog_window`` extra forward passes in all). It draws no
+        random numbers, so training is the same with or without it."""
+        planned = getattr(self, "epochs_planned_", None) or self.max_epochs
+        if self.n_epochs_done_ < planned - buf.window:
+            return
+        self._set_training(False)
+        with torch.no_grad(), capture_features(self.layers_[0]) as store:
+            for Xb, yb in self.get_iterator(dataset, training=False):
+                with self.autocast():
+                    logits = self.module_(self.prepare_batch(Xb["x"], training=False))
+                buf.write(Xb["index"], vog_gradients(logits, store["h"].flatten(1), yb))
+        buf.end_epoch()
 
     # --- the co-teaching step -------------------------------------------------------
     def train_step_single(self, batch, **fit_params):
@@ -190,6 +220,9 @@ class CoTeachingNet(ArrayNet):
         loss2 = F.cross_entropy(logits2.float(), yb, reduction="none")
         self.vog_[0].write(idx, vog_gradients(logits1, s1["h"].flatten(1), yb))
         self.vog_[1].write(idx, vog_gradients(logits2, s2["h"].flatten(1), yb))
+        if "vog_predicted" in self.vog_extra_:
+            grads = predicted_class_vog_gradients(logits1, s1["h"].flatten(1))
+            self.vog_extra_["vog_predicted"].write(idx, grads)
         self.loss_epoch_[0, idx] = loss1.detach()
         self.loss_epoch_[1, idx] = loss2.detach()
 
@@ -211,9 +244,7 @@ class CoTeachingNet(ArrayNet):
     def release_training_state(self):
         """Fitted per-sample results as numpy; frees the buffers."""
         n_hist = min(self.vog_[0].n_epochs, self.coteaching.vog_window)
-        vog = self.vog_[0].scores().cpu().numpy()
-        if not self.vog_[0].ready:
-            vog = np.full_like(vog, np.nan)
+        vog = _scores_or_nan(self.vog_[0])
         rate = self.forget_rate_
         if rate is None:  # training ended before the warm-up did
             rate = self.rate_estimates_[-1] if self.rate_estimates_ else 0.0
@@ -223,11 +254,23 @@ class CoTeachingNet(ArrayNet):
             "selection_rate": rate_hist.cpu().numpy(),
             "vog_scores": vog,
             "loss_scores": self.loss_epoch_.mean(0).cpu().numpy(),
-            "vog_buffer_nbytes": sum(buf.nbytes for buf in self.vog_),
+            "vog_buffer_nbytes": sum(
+                buf.nbytes for buf in [*self.vog_, *self.vog_extra_.values()]
+            ),
+            "loss_per_net": self.loss_epoch_.cpu().numpy().copy(),
             "forget_rate": rate,
             "rate_estimates": list(self.rate_estimates_),
         }
+        for name, buf in self.vog_extra_.items():
+            result[name] = _scores_or_nan(buf)
+        self.vog_extra_ = {}
         for name in ("vog_", "labels_", "loss_epoch_", "loss_prev_", "selected_epoch_"):
             setattr(self, name, None)
         self.selected_hist_ = self.keep_ = self.vog_epoch_ = self.layers_ = None
         return result
+
+
+def _scores_or_nan(buf):
+    """A buffer's VOG, NaN before a full window of history."""
+    vog = buf.scores().cpu().numpy()
+    return vog if buf.ready else np.full_like(vog, np.nan)

@@ -6,16 +6,13 @@ import numpy as np
 import torch
 from sklearn.utils import Bunch
 
-from noisyactive.base import NETWORK_PARAMS, BaseNetEstimator
-from noisyactive.classifiers import NetClassifier
+from noisyactive.base import BaseNetEstimator
 from noisyactive.filtering._coteaching import CoTeachingConfig, CoTeachingNet
-from noisyactive.filtering._noise_cross_fit import CrossFitNoiseEstimator
-from noisyactive.filtering._noise_estimator import (
-    as_noise_bunch,
-    check_cross_fit_counts,
-    loss_mixture_bunch,
-)
+from noisyactive.filtering._filter_noise import NoiseEstimateMixin
+from noisyactive.filtering._final import FinalSelectionMixin
+from noisyactive.filtering._noise_estimator import loss_mixture_bunch
 from noisyactive.filtering._quota import estimate_class_clean_counts
+from noisyactive.filtering._rules import SELECTION_RULES
 from noisyactive.filtering._schedule import warn_if_batch_keeps_nothing
 from noisyactive.utils import check_transition_matrix
 from noisyactive.utils._param_validation import (
@@ -30,7 +27,7 @@ from noisyactive.utils._param_validation import (
 __all__ = ["NoisyLabelFilter"]
 
 
-class NoisyLabelFilter(BaseNetEstimator):
+class NoisyLabelFilter(FinalSelectionMixin, NoiseEstimateMixin, BaseNetEstimator):
     """Co-teaching with a Variance-of-Gradients mix: robust training on noisy labels
     that splits the training set into a clean and a noisy part.
 
@@ -103,6 +100,23 @@ nn.Module class or instance
         own) keeps, per noisy class, an estimated number of clean samples with the
         smallest previous-epoch loss (and VOG mix), so rare classes are not thrown
         away; see ``class_clean_counts_``.
+    final_selection : None, str or rule object, default=None
+        What decides ``clean_mask_`` after training (the training itself is the
+        same). None: Co-teaching's selection of the last epoch. Otherwise a
+        name of ``noisyactive.filtering.SELECTION_RULES`` — ``"coteaching"``,
+        ``"loss"``, ``"vog"``, ``"vog_predicted"`` (VOG of the predicted
+        class's gradient, recorded during training), ``"vog_eval"`` (VOG from
+        an eval-mode, un-augmented pass in the last ``vog_window`` epochs),
+        ``"vog_loss_bands"``, ``"gmm_loss"`` (per-class loss mixtures),
+        ``"knn"`` (neighbour label agreement in the embedding), ``"knn_vote"``
+        (with the two networks' small-loss votes), ``"confident_joint"``
+        (cleanlab, optional) or ``"ensemble"`` (Co-teaching, kNN and
+        cleanlab) — or an object with ``decide(ctx, quota)`` (see
+        :class:`~noisyactive.filtering.VoteRule`). :meth:`rescore` applies another
+        one to the same fit.
+    final_quota : None or "class", default=None
+        ``"class"`` makes the final selection keep, per noisy class,
+        ``class_clean_counts_`` samples with its lowest scores.
     transition_matrix : array of shape (k, k), default=None
         Known noise transition matrix for the class-clean-count estimate
         (otherwise the estimated one with ``forget_rate="auto"``, symmetric
@@ -121,7 +135,13 @@ random_state, verbose
     Attributes
     ----------
     clean_mask_ : ndarray of bool, shape (n_samples,)
-        Samples network 1 selected during the last epoch (True = kept as clean).
+        Samples network 1 selected during the last epoch (True = kept as
+        clean), or those ``final_selection`` keeps.
+    issue_table_ : pandas DataFrame (dict of columns without pandas)
+        One row per training sample: ``given_label``, ``suggested_label`` (the
+        networks' argmax after fit), ``loss``, ``vog``, ``selection_rate``, the
+        final selection's own scores (``selection_score``: lower = cleaner),
+        ``coteaching_kept`` and ``kept`` (= ``clean_mask_``).
     selection_rate_ : ndarray of shape (n_samples,)
         Share of the last ``vog_window`` epochs in which each sample was selected.
     vog_scores_ : ndarray of shape (n_samples,)
@@ -195,6 +215,12 @@ random_state, verbose
         "vog_dtype": [StrOptions({"float32", "float16"})],
         "selection": [StrOptions({"batch", "class_quota"})],
         "transition_matrix": ["array-like", None],
+        "final_selection": [
+            StrOptions(set(SELECTION_RULES)),
+            HasMethods(["decide"]),
+            None,
+        ],
+        "final_quota": [StrOptions({"class"}), None],
     }
 
     def __init__(
@@ -213,6 +239,8 @@ random_state, verbose
         vog_dtype="float32",
         selection="batch",
         transition_matrix=None,
+        final_selection=None,
+        final_quota=None,
         max_epochs=30,
         batch_size=128,
         lr=0.01,
@@ -243,6 +271,8 @@ random_state, verbose
         self.vog_dtype = vog_dtype
         self.selection = selection
         self.transition_matrix = transition_matrix
+        self.final_selection = final_selection
+        self.final_quota = final_quota
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -306,6 +336,7 @@ random_state, verbose
             n_classes=len(self.classes_),
             transition_matrix=transition,
             forget_rate=rate,
+            record=self._selection_recordings(),
         )
         self.net_ = self._net_class(coteaching=config, valid_data=valid, **kwargs)
         self.net_.fit(X, y_enc)
@@ -328,6 +359,7 @@ random_state, verbose
         self.forget_rate_std_ = float(noise.rate_std)
         self.noise_estimate_ = noise if self.forget_rate == "auto" else None
         self._finish_training()
+        self._finish_selection(X, y_enc, result)
         if not self.clean_mask_.any():
             warnings.warn(
                 f"The selection kept no sample in the last epoch (forget_rate_="
@@ -355,42 +387,3 @@ random_state, verbose
             else (np.asarray(X, dtype=object)[mask])
         )
         return X_out, np.asarray(y)[mask]
-
-    def _estimates_in_warmup(self):
-        return (
-            isinstance(self.noise_estimator, str)
-            and self.noise_estimator == "loss_mixture"
-        )
-
-    def _check_cross_fit_counts(self, y_enc):
-        if isinstance(self.noise_estimator, str):  # an object checks its input
-            check_cross_fit_counts(y_enc, self.classes_)
-
-    def _noise_estimator_object(self):
-        """The object whose ``estimate(X, y)`` runs before training."""
-        if not isinstance(self.noise_estimator, str):
-            return self.noise_estimator
-        clf = self._make_classifier().set_params(
-            max_epochs=max(1, self.max_epochs // 2)
-        )
-        return CrossFitNoiseEstimator(clf, random_state=self.random_state)
-
-    def _estimate_noise(self, X, y_enc):
-        """The pre-training estimate of ``forget_rate="auto"`` (cross-fitted
-        with this filter's network at half its epochs, before it memorises the
-        noisy labels of its half, or the user's ``noise_estimator``), as a
-        Bunch; its warnings are emitted at the caller of fit."""
-        estimator = self._noise_estimator_object()
-        noise = as_noise_bunch(estimator.estimate(X, y_enc), len(self.classes_))
-        if isinstance(self.noise_estimator, str):
-            noise.method = self.noise_estimator
-        else:
-            noise.method = type(self.noise_estimator).__name__
-        for message in noise.warnings:  # attributed to the caller of fit
-            warnings.warn(message, UserWarning, stacklevel=4)
-        return noise
-
-    def _make_classifier(self):
-        """An unfitted plain cross-entropy classifier of the same network family
-        (what :class:`~noisyactive.ActiveLabelCleaner` trains by default)."""
-        return NetClassifier(**{name: getattr(self, name) for name in NETWORK_PARAMS})

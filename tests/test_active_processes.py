@@ -52,6 +52,18 @@ class LoggingOracle:
         return self.y_true[ids]
 
 
+class RoundLog:
+    """``on_round_end`` that appends the round number to a file (one line per
+    call, in whichever process runs the round)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __call__(self, cleaner, record):
+        with open(self.path, "a") as fh:
+            fh.write(f"{record['round']}\n")
+
+
 def _cleaner(oracle, folder):
     return ActiveLabelCleaner(
         estimator=LogisticRegression(),
@@ -62,12 +74,19 @@ def _cleaner(oracle, folder):
         n_rounds=N_ROUNDS,
         checkpoint=folder,
         random_state=0,
+        on_round_end=RoundLog(f"{folder}-rounds.log"),
     )
+
+
+def _fit(cleaner):
+    """Every run validates on the same clean rows, so each round has a score."""
+    X, y, y_noisy = _data()
+    return cleaner.fit(X, y_noisy, X_val=X[:40], y_val=y[:40])
 
 
 def _child(folder, log, run, delay=0.0):
     X, y, y_noisy = _data()
-    _cleaner(LoggingOracle(y, log, run, delay), folder).fit(X, y_noisy)
+    _fit(_cleaner(LoggingOracle(y, log, run, delay), folder))
     os._exit(0)
 
 
@@ -159,8 +178,8 @@ def _kill_campaign(tmp_path, n_kills, seed=0):
         elif progress > target:
             delay *= 0.7
     X, y, y_noisy = _data()
-    final = _cleaner(LoggingOracle(y, log, n_kills), folder).fit(X, y_noisy)
-    reference = load_cleaner(tmp_path / "ref")
+    final = _fit(_cleaner(LoggingOracle(y, log, n_kills), folder))
+    reference = load_cleaner(tmp_path / "ref", cleaner=_cleaner(None, tmp_path / "ref"))
     return final, reference, durable, _asked_by_run(log), folder, y
 
 
@@ -181,6 +200,16 @@ def test_random_kill_9_loses_no_answer(tmp_path, n_kills):
     inside = [0 < len(d) < N_ROUNDS * BATCH for d in durable]
     assert sum(inside) >= n_kills // 4
     assert not [f for f in os.listdir(folder) if f.startswith(".tmp-")]
+    # Every resumed history is whole: each round with its metrics, as in the
+    # uninterrupted run, and on_round_end was called for every round (again
+    # only for a round whose report a kill cut short).
+    assert len(final.history_) == len(reference.history_) == N_ROUNDS + 1
+    for got, want in zip(final.history_, reference.history_, strict=True):
+        assert got == want
+    assert all(h["val_macro_f1"] is not None for h in final.history_[1:])
+    calls = [int(r) for r in open(f"{folder}-rounds.log").read().split()]
+    assert set(calls) == {h["round"] for h in final.history_}
+    assert len(calls) <= len(final.history_) + n_kills
 
 
 def test_lock_is_reentrant_per_thread_not_per_process(tmp_path):

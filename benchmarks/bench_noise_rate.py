@@ -5,6 +5,9 @@
     python benchmarks/bench_noise_rate.py --filter-check      # HAM10000 filter check
     python benchmarks/bench_noise_rate.py --table             # table of stored rows
     python benchmarks/bench_noise_rate.py --diagnose          # why it misses
+    python benchmarks/bench_noise_rate.py --audit             # + cleanlab, audit
+    python benchmarks/bench_noise_rate.py --audit --settings ham_sym_0.3 \
+        ham_sym_0.5 --ham-config pretrained  # EfficientNet-Lite0, cached trunk
 
 Settings: the embedded long-tailed digits with symmetric noise p = 0.2, 0.4, 0.6,
 0.8 and pair-flip p = 0.2, 0.4; HAM10000 (lesion-grouped split, a stratified
@@ -23,6 +26,18 @@ already there are skipped, so an interrupted benchmark resumes).
 ``"class_quota"``) on a 600-image HAM10000 subset at p = 0.3 and records the
 estimate's error, the kept samples' precision and the clean recall of the two
 rarest classes to ``noise_rate_filter.jsonl``.
+
+``--audit`` (issue 25) compares, per setting x seed on one set of cross-fitted
+probabilities and one noisy labelling, the classifier estimate, cleanlab's
+``num_label_issues(..., "off_diagonal_calibrated") / n``, a stratified random
+audit of k = 50, 100, 200 answered with the true labels, and the classifier
+combined with each audit (``combine_noise_estimates``): absolute error, class
+MAE, and whether each interval covers the realised rate, appended to
+``noise_rate_audit.jsonl`` (resumable per setting, seed and ``--ham-config``).
+HAM10000 runs with ``--ham-config cpu`` (the settings above) or
+``pretrained`` (EfficientNet-Lite0 ImageNet, ``freeze=12``, 128 px, trunk
+features cached in ``.cache/noisyactive``, the whole training split); try it
+small with ``--ham-subset 60 --max-epochs 2 --out /tmp/x/noise_rate.jsonl``.
 """
 
 import argparse
@@ -63,8 +78,9 @@ PARAMS = {
 }
 
 
-def load(dataset, kind, p, seed, n_train, ham_path):
-    """Noisy training data (X, y_noisy, y_true)."""
+def load(dataset, kind, p, seed, n_train, ham_path, *, size=32, cache_dir=None):
+    """Noisy training data (X, y_noisy, y_true); HAM10000 decoded at ``size``
+    px, its images cached in ``cache_dir`` (default: ``default_cache_dir()``)."""
     from sklearn.model_selection import train_test_split
 
     from noisyactive._netcore._inputs import default_cache_dir
@@ -78,7 +94,8 @@ def load(dataset, kind, p, seed, n_train, ham_path):
     if dataset == "digits":
         d = make_noisy_digits(noise_rate=p, noise_kind=kind, random_state=seed)
         return d.X_train, d.y_train, d.y_train_true
-    ham = load_ham10000(ham_path, size=32, cache_dir=default_cache_dir())
+    cache_dir = default_cache_dir() if cache_dir is None else cache_dir
+    ham = load_ham10000(ham_path, size=size, cache_dir=cache_dir)
     labels = np.asarray(ham.labels)
     tr, _, _ = grouped_train_val_test_split(
         labels, ham.groups, sizes=(0.7, 0.1, 0.2), random_state=seed
@@ -95,6 +112,18 @@ def load(dataset, kind, p, seed, n_train, ham_path):
 
 def true_class_rates(y, y_true, classes):
     return np.array([np.mean(y_true[y == c] != c) for c in classes])
+
+
+def crossfit_estimate(params, seed, X, y, classes):
+    """What ``fit(X, y)`` runs with ``forget_rate="auto"`` before the
+    Co-teaching: the cross-fitted estimate, warnings recorded, not emitted."""
+    from noisyactive import NoisyLabelFilter
+
+    filt = NoisyLabelFilter(random_state=seed, **params)
+    filt.classes_ = np.asarray(classes)  # set by fit before it estimates
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # they are recorded in the result
+        return filt._estimate_noise(X, np.searchsorted(classes, y))
 
 
 def mixture_estimate(X, y, params, seed):
@@ -121,7 +150,6 @@ def mixture_estimate(X, y, params, seed):
 
 
 def run_one(name, seed, args):
-    from noisyactive import NoisyLabelFilter
 
     dataset, kind, p = SETTINGS[name]
     X, y, y_true = load(dataset, kind, p, seed, args.n_train, args.ham)
@@ -130,11 +158,7 @@ def run_one(name, seed, args):
     realised = float(np.mean(y != y_true))
     params = PARAMS[dataset]
     t = time.perf_counter()
-    filt = NoisyLabelFilter(random_state=seed, **params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # they are recorded in the result
-        # What fit(X, y) runs with forget_rate="auto", without the Co-teaching.
-        est = filt._estimate_noise(X, np.searchsorted(classes, y))
+    est = crossfit_estimate(params, seed, X, y, classes)
     t_cf = time.perf_counter() - t
     t = time.perf_counter()
     mix, mix_class = mixture_estimate(X, y, params, seed)
@@ -163,7 +187,6 @@ def run_one(name, seed, args):
 
 def epochs_sweep(name, seed, epochs, args):
     """The cross-fitted estimate with ``epochs`` per cross-fit (no mixture)."""
-    from noisyactive import NoisyLabelFilter
 
     dataset, kind, p = SETTINGS[name]
     X, y, y_true = load(dataset, kind, p, seed, args.n_train, args.ham)
@@ -171,11 +194,7 @@ def epochs_sweep(name, seed, epochs, args):
     truth = true_class_rates(y, y_true, classes)
     # The filter cross-fits at half its epochs.
     params = dict(PARAMS[dataset], max_epochs=2 * epochs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est = NoisyLabelFilter(random_state=seed, **params)._estimate_noise(
-            X, np.searchsorted(classes, y)
-        )
+    est = crossfit_estimate(params, seed, X, y, classes)
     realised = float(np.mean(y != y_true))
     return dict(
         setting=name,
@@ -196,7 +215,6 @@ def diagnose(name, seed, args):
     classifier-free symmetric bound."""
     from itertools import combinations
 
-    from noisyactive import NoisyLabelFilter
     from noisyactive.filtering import agreement_noise_rate
 
     dataset, kind, p = SETTINGS[name]
@@ -204,11 +222,7 @@ def diagnose(name, seed, args):
     classes = np.unique(y)
     y_enc, z = np.searchsorted(classes, y), np.searchsorted(classes, y_true)
     k = len(classes)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est = NoisyLabelFilter(random_state=seed, **PARAMS[dataset])._estimate_noise(
-            X, y_enc
-        )
+    est = crossfit_estimate(PARAMS[dataset], seed, X, y, classes)
     h = est.pred_probs.argmax(2)
     a2 = np.mean([np.mean(h[i] == h[j]) for i, j in combinations(range(len(h)), 2)])
     a_true = float(np.mean(h == z[None, :]))
@@ -326,12 +340,311 @@ def filter_check(seed, args):
     return out
 
 
+# -- item 4 of issue 25: classifier, cleanlab, audit and their combination ------
+
+#: The cross-fit classifier of HAM10000 in the audit comparison: ``cpu`` is
+#: PARAMS["ham10000"] (32 px, small CNN, 1500 images); ``pretrained`` the
+#: pretrained benchmark configs' network (EfficientNet-Lite0 ImageNet, trunk
+#: frozen to block 11 and cached, 128 px, the whole training split).
+HAM_CONFIGS = {
+    "cpu": dict(params=PARAMS["ham10000"], size=32, n_train=1500),
+    "pretrained": dict(
+        params=dict(
+            module="efficientnet_lite0",
+            weights="imagenet",
+            freeze=12,
+            image_size=128,
+            cache_dir=".cache/noisyactive",
+            augment=True,
+            max_epochs=20,
+            num_gradual=6,
+            batch_size=64,
+            lr=0.01,
+        ),
+        size=128,
+        n_train=0,
+    ),
+}
+AUDIT_SIZES = (50, 100, 200)
+#: The estimators compared, in table order.
+ESTIMATORS = (
+    "classifier",
+    "cleanlab",
+    *(f"audit_{k}" for k in AUDIT_SIZES),
+    *(f"combined_{k}" for k in AUDIT_SIZES),
+)
+
+
+def _scored(rate, class_rates, interval, realised, truth):
+    """An estimate with its errors against the realised global and class rates."""
+    class_rates = np.asarray(class_rates, dtype=float)
+    out = dict(
+        rate=float(rate),
+        class_rates=class_rates.tolist(),
+        error=float(rate) - realised,
+        abs_error=abs(float(rate) - realised),
+        class_mae=float(np.mean(np.abs(class_rates - truth))),
+        interval=None,
+        covers=None,
+        width=None,
+    )
+    if interval is not None:
+        low, high = (float(v) for v in interval)
+        out.update(
+            interval=[low, high], covers=bool(low <= realised <= high), width=high - low
+        )
+    return out
+
+
+def cleanlab_estimate(y_enc, probs):
+    """cleanlab's ``num_label_issues(..., "off_diagonal_calibrated") / n`` and
+    the per-class rates of the same calibrated joint (rows: given label)."""
+    from cleanlab.count import compute_confident_joint, estimate_joint, num_label_issues
+
+    rate = num_label_issues(
+        y_enc, probs, estimation_method="off_diagonal_calibrated"
+    ) / len(y_enc)
+    joint = estimate_joint(
+        y_enc, probs, confident_joint=compute_confident_joint(y_enc, probs)
+    )
+    rows = joint.sum(1)
+    return float(rate), 1.0 - np.diag(joint) / np.where(rows > 0, rows, 1.0)
+
+
+def audit_run(name, seed, args):
+    """Per setting x seed, on one set of cross-fitted probabilities and one
+    noisy labelling: the classifier estimate, cleanlab, the audit alone at
+    ``AUDIT_SIZES`` (the expert answers with the true label) and the
+    classifier combined with each audit, scored against the realised rates."""
+    from noisyactive.active._noise_posterior import (
+        audit_counts,
+        classifier_reliability,
+        combine_noise_estimates,
+        stratified_audit,
+        weighted_audit_rate,
+    )
+
+    dataset, kind, p = SETTINGS[name]
+    if dataset == "digits":
+        params, size, n_train = PARAMS["digits"], 32, 0
+    else:
+        config = HAM_CONFIGS[args.ham_config]
+        params, size = config["params"], config["size"]
+        n_train = config["n_train"] if args.n_train is None else args.n_train
+        if args.cache_dir is not None and "cache_dir" in params:
+            params = dict(params, cache_dir=args.cache_dir)
+    if args.max_epochs:
+        params = dict(params, max_epochs=args.max_epochs)
+    # The images are cached where the network caches its trunk (pretrained).
+    cache_dir = args.cache_dir or params.get("cache_dir")
+    X, y, y_true = load(
+        dataset, kind, p, seed, n_train, args.ham, size=size, cache_dir=cache_dir
+    )
+    classes = np.unique(y)
+    k = len(classes)
+    y_enc = np.searchsorted(classes, y)
+    truth = true_class_rates(y, y_true, classes)
+    realised = float(np.mean(y != y_true))
+    counts = np.bincount(y_enc, minlength=k)
+    t = time.perf_counter()
+    est = crossfit_estimate(params, seed, X, y, classes)
+    t_cf = time.perf_counter() - t
+    # The classifier's summary as ActiveLabelCleaner builds it (classifier_summary).
+    prior = dict(
+        rate=float(est.rate),
+        rate_std=float(est.rate_std),
+        class_rates=np.asarray(est.class_rates, dtype=float).tolist(),
+        class_rates_std=np.asarray(est.class_rates_std, dtype=float).tolist(),
+        reliability=classifier_reliability(
+            est.agreement, est.majority_agreement, est.skill
+        ),
+    )
+    alone = combine_noise_estimates(counts, classifier=prior)
+    estimates = {
+        "classifier": _scored(
+            est.rate, est.class_rates, alone.interval, realised, truth
+        ),
+        "cleanlab": _scored(
+            *cleanlab_estimate(y_enc, est.pred_probs.mean(0)), None, realised, truth
+        ),
+    }
+    estimates["classifier"]["reliability"] = prior["reliability"]
+    # The expert's answers: the true labels (a true class no noisy label has
+    # is encoded k, which differs from every noisy label).
+    known = np.isin(y_true, classes)
+    answers_all = np.where(known, np.searchsorted(classes, y_true), k)
+    for size_k in AUDIT_SIZES:
+        idx, weights = stratified_audit(
+            y_enc, min(size_k, len(y)), n_classes=k, random_state=1000 * seed + size_k
+        )
+        audit = audit_counts(y_enc, idx, answers_all[idx], k)
+        answered, wrong = audit
+        raw = wrong / np.maximum(answered, 1)
+        audit_only = combine_noise_estimates(counts, audit=audit)
+        estimates[f"audit_{size_k}"] = _scored(
+            weighted_audit_rate(answers_all[idx] != y_enc[idx], weights),
+            np.where(answered > 0, raw, audit_only.class_rates),
+            audit_only.interval,
+            realised,
+            truth,
+        )
+        estimates[f"audit_{size_k}"]["n_audited"] = int(answered.sum())
+        post = combine_noise_estimates(counts, classifier=prior, audit=audit)
+        scored = _scored(post.rate, post.class_rates, post.interval, realised, truth)
+        scored["class_covers"] = float(
+            np.mean(
+                (post.class_intervals[:, 0] <= truth)
+                & (truth <= post.class_intervals[:, 1])
+            )
+        )
+        estimates[f"combined_{size_k}"] = scored
+    return dict(
+        setting=name,
+        seed=seed,
+        ham_config=args.ham_config if dataset == "ham10000" else None,
+        n=len(y),
+        realised=realised,
+        true_class_rates=truth.tolist(),
+        noisy_counts=counts.tolist(),
+        crossfit_warnings=est.warnings,
+        crossfit_s=t_cf,
+        params=params,
+        estimates=estimates,
+    )
+
+
+def _audit_label(row):
+    config = row.get("ham_config")
+    return row["setting"] + (f" ({config})" if config and config != "cpu" else "")
+
+
+def audit_table(rows):
+    """One line per setting x estimator: means over the seeds."""
+    lines = [
+        "| setting | estimator | seeds | realised | estimate | mean abs err | "
+        "worst abs err | class MAE | interval width | covers |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label in dict.fromkeys(_audit_label(r) for r in rows):
+        sub = [r for r in rows if _audit_label(r) == label]
+        for name in ESTIMATORS:
+            est = [r["estimates"][name] for r in sub]
+            err = np.array([e["abs_error"] for e in est])
+            covers = [e["covers"] for e in est if e["covers"] is not None]
+            widths = [e["width"] for e in est if e["width"] is not None]
+            lines.append(
+                f"| {label} | {name} | {len(sub)} | "
+                f"{np.mean([r['realised'] for r in sub]):.3f} | "
+                f"{np.mean([e['rate'] for e in est]):.3f} | {err.mean():.3f} | "
+                f"{err.max():.3f} | {np.mean([e['class_mae'] for e in est]):.3f} | "
+                + (f"{np.mean(widths):.3f} | " if widths else "- | ")
+                + (f"{sum(covers)}/{len(covers)} |" if covers else "- |")
+            )
+    return "\n".join(lines)
+
+
+def _audit_group(row):
+    config = row.get("ham_config")
+    return f"ham10000 ({config})" if config else "digits"
+
+
+def audit_summary(rows):
+    """Per dataset (and HAM10000 configuration), over settings x seeds: every
+    estimator's mean and worst abs error, class MAE and interval coverage."""
+    lines = [
+        "| rows | estimator | mean abs err | worst abs err | class MAE | covers |",
+        "|---|---|---|---|---|---|",
+    ]
+    for group in dict.fromkeys(_audit_group(r) for r in rows):
+        sub = [r for r in rows if _audit_group(r) == group]
+        lines += _summary_lines(f"{group}, {len(sub)}", sub)
+    return "\n".join(lines)
+
+
+def _summary_lines(label, sub):
+    out = []
+    for name in ESTIMATORS:
+        est = [r["estimates"][name] for r in sub]
+        err = np.array([e["abs_error"] for e in est])
+        covers = [e["covers"] for e in est if e["covers"] is not None]
+        out.append(
+            f"| {label} | {name} | {err.mean():.3f} | {err.max():.3f} | "
+            f"{np.mean([e['class_mae'] for e in est]):.3f} | "
+            + (f"{sum(covers)}/{len(covers)} |" if covers else "- |")
+        )
+    return out
+
+
+def run_audit(args, out, rows, command):
+    """``--audit``: every setting x seed not stored yet, then the tables."""
+    from noisyactive.experiments import environment
+
+    done = {(r["setting"], r["seed"], r.get("ham_config")) for r in rows}
+    for seed in args.seeds:
+        for name in args.settings:
+            config = args.ham_config if SETTINGS[name][0] == "ham10000" else None
+            if (name, seed, config) in done:
+                continue
+            row = audit_run(name, seed, args)
+            e = row["estimates"]
+            print(
+                f"{_audit_label(row)} seed={seed}: realised {row['realised']:.3f}, "
+                + ", ".join(f"{m} {e[m]['rate']:.3f}" for m in ESTIMATORS),
+                flush=True,
+            )
+            with out.open("a") as fh:
+                fh.write(
+                    json.dumps(
+                        dict(row, command=command, environment=environment()),
+                        default=str,
+                    )
+                    + "\n"
+                )
+            rows.append(row)
+    print(audit_table(rows))
+    print()
+    print(audit_summary(rows))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--ham", default=str(HAM))
-    parser.add_argument("--n-train", type=int, default=1500, help="HAM10000 subset")
+    parser.add_argument(
+        "--n-train",
+        "--ham-subset",
+        type=int,
+        default=None,
+        help="HAM10000 training images (stratified subset; 0: the whole split); "
+        "default 1500, with --audit the --ham-config's (cpu 1500, pretrained 0)",
+    )
+    parser.add_argument(
+        "--audit",
+        action="store_true",
+        help="classifier, cleanlab, audit (k = 50, 100, 200) and their "
+        "combination on the same probabilities (noise_rate_audit.jsonl)",
+    )
+    parser.add_argument(
+        "--ham-config",
+        choices=sorted(HAM_CONFIGS),
+        default="cpu",
+        help="the cross-fit network on HAM10000 with --audit",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=None,
+        help="with --audit: the filter network's max_epochs (cross-fits run half)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="with --audit: the decoded images and the pretrained trunk's "
+        "features (default: the --ham-config's, .cache/noisyactive for "
+        "pretrained; default_cache_dir() for the cpu images)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--filter-check", action="store_true")
     parser.add_argument("--table", action="store_true")
@@ -348,6 +661,8 @@ def main(argv=None):
     )
     parser.add_argument("--out", default=str(HERE / "results" / "noise_rate.jsonl"))
     args = parser.parse_args(argv)
+    if args.n_train is None and not args.audit:
+        args.n_train = 1500
 
     import torch
 
@@ -364,11 +679,18 @@ def main(argv=None):
         out = out.with_name("noise_rate_epochs.jsonl")
     if args.diagnose:
         out = out.with_name("noise_rate_diagnose.jsonl")
+    if args.audit:
+        out = out.with_name("noise_rate_audit.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = [json.loads(line) for line in out.open()] if out.exists() else []
+    if args.table and args.audit:
+        print(audit_table(rows) + "\n\n" + audit_summary(rows))
+        return 0
     if args.table:
         print(table(rows))
         return 0
+    if args.audit:
+        return run_audit(args, out, rows, command)
     if args.diagnose:
         done = {(r["setting"], r["seed"]) for r in rows}
         for name in args.settings:

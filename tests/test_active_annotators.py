@@ -228,3 +228,40 @@ def test_majority_tie_is_not_relabeled_and_teach_takes_annotators():
     np.testing.assert_array_equal(c.labels_[batch[[0, 2]]], [0, 2])
     np.testing.assert_array_equal(c.labels_[batch[[1, 3]]], y_noisy[batch[[1, 3]]])
     np.testing.assert_allclose(c.agreement_[batch], [1, 0.5, 1, 0.5])
+
+
+def test_second_opinion_scores_exact():
+    from noisyactive.query import second_opinion_scores
+
+    proba = np.array([[0.8, 0.2], [0.8, 0.2], [0.5, 0.5], [0.8, 0.2]])
+    scores = second_opinion_scores(
+        proba,
+        np.array([1, 3, 0, 0]),
+        np.array([1.0, 1 / 3, np.nan, np.nan]),
+        np.array([0, 1, -1, -1]),
+        annotator_weight=0.5,
+    )
+    # answered: 1 - (p(cons) + 0.5 n agree) / (1 + 0.5 n); fresh: 1 - (max + 0.25)/1.5
+    np.testing.assert_allclose(
+        scores, [1 - 1.3 / 1.5, 1 - 0.7 / 2.5, 1 - 0.75 / 1.5, 0.3]
+    )
+
+
+def test_second_opinion_campaign_asks_answered_samples_again():
+    X, y, y_noisy = _digits()
+    c = _campaign(
+        X,
+        y,
+        y_noisy,
+        "dawid_skene",
+        0,
+        query_strategy="second_opinion",
+        answers_per_query=1,
+        batch_size=150,
+        n_rounds=4,
+    )
+    assert c.budget_used_ == c.budget_total_ == 600
+    counts = np.bincount(c.answers_["index"], minlength=y.size)
+    assert counts.max() > 1 and counts.max() <= 3  # second opinions, capped
+    per = c.history_[-1]["answers_by_annotator"]
+    assert sum(per.values()) == 600 and min(per.values()) > 100

@@ -265,3 +265,46 @@ def test_second_opinion_campaign_asks_answered_samples_again():
     assert counts.max() > 1 and counts.max() <= 3  # second opinions, capped
     per = c.history_[-1]["answers_by_annotator"]
     assert sum(per.values()) == 600 and min(per.values()) > 100
+
+
+def test_export_and_csv_round_trip_with_annotators(tmp_path):
+    import csv
+
+    X, y, y_noisy = _small()
+    c = ActiveLabelCleaner(
+        estimator=LogisticRegression(),
+        classifier=LogisticRegression(),
+        start="noisy",
+        batch_size=3,
+        n_rounds=2,
+        consensus="majority",
+        max_answers_per_sample=2,
+        random_state=0,
+    ).fit(X, y_noisy)
+    batch = c.query(X, csv_path=tmp_path / "q.csv")
+    with open(tmp_path / "q.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    answers = []
+    for who, labels in (("ann", [0, 1, None]), ("bob", [0, 2, 1])):
+        for row, label in zip(rows, labels):
+            answers.append(dict(row, label="" if label is None else label))
+            answers[-1]["annotator"] = who
+    with open(tmp_path / "a.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, [*rows[0], "annotator"])
+        writer.writeheader()
+        writer.writerows(answers)
+    c.teach_from_csv(tmp_path / "a.csv", X)
+    assert c.n_rounds_ == 1 and len(c.answers_) == 6
+    c.export_labels(tmp_path / "export.csv", X)
+    with open(tmp_path / "export.csv", newline="") as fh:
+        out = {int(r["index"]): r for r in csv.DictReader(fh)}
+    first, second, third = (out[int(i)] for i in batch)
+    assert (first["consensus"], first["agreement"], first["n_answers"]) == (
+        "0",
+        "1.0000",
+        "2",
+    )
+    assert (first["answer:ann"], first["answer:bob"]) == ("0", "0")
+    assert second["consensus"] == "" and second["agreement"] == "0.5000"
+    assert (third["answer:ann"], third["answer:bob"]) == ("not sure", "1")
+    assert third["consensus"] == "1" and third["n_answers"] == "1"

@@ -43,6 +43,7 @@ from noisyactive.active._state import CampaignState, resolve_batch_size
 from noisyactive.active._training import (
     classifier_template,
     fit_maybe_with_validation,
+    macro_f1,
     make_estimator,
     phase1_mask,
     phase1_rates,
@@ -378,7 +379,7 @@ class Campaign:
             self._report(s.history[s.n_reported], validation)
 
     def _report(self, entry, validation):
-        report_round(self, entry, validation)
+        report_round(self, entry, validation, score=macro_f1)
 
     def stop(self, condition):
         self.state.termination = condition

@@ -9,13 +9,13 @@ from noisyactive.active._training import macro_f1
 __all__ = ["report_round"]
 
 
-def report_round(campaign, entry, validation):
+def report_round(campaign, entry, validation, *, score=macro_f1):
     """Validation score of the current classifier, ``on_round_end``, then
     the state saying the round was reported (a report cut short by a
     kill is made again on resume)."""
     p = campaign.cleaner
     if validation is not None and campaign.classifier is not None:
-        entry["val_macro_f1"] = macro_f1(campaign.classifier, validation)
+        entry["val_macro_f1"] = score(campaign.classifier, validation)
     if p.on_round_end is not None:
         p.on_round_end(p, entry)
     campaign.state.n_reported += 1

@@ -21,8 +21,8 @@ def confusable_noise(n_classes, *, partner=None, share=0.7):
     Examples
     --------
     >>> from noisyactive.active._simulated import confusable_noise
-    >>> confusable_noise(3, share=0.5).round(2).tolist()
-    [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    >>> confusable_noise(4, share=0.7)[0].round(2).tolist()
+    [0.0, 0.7, 0.15, 0.15]
     """
     k = int(n_classes)
     partner = (np.arange(k) + 1) % k if partner is None else np.asarray(partner)

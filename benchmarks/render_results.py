@@ -500,7 +500,7 @@ def partial_section(paths):
 
 
 # Result files with a section of their own (not experiment runs).
-_OWN_SECTIONS = {"ham10000_backbones", "speed_frozen"}
+_OWN_SECTIONS = {"ham10000_backbones", "speed_frozen", "annotators_digits"}
 
 
 def backbone_section(rows):
@@ -586,6 +586,32 @@ def selection_section(rows):
     return "\n".join(head + bench.markdown_table(rows))
 
 
+def annotators_section(rows):
+    """``bench_annotators.py``: three simulated annotators on the digits."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_annotators", HERE / "bench_annotators.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    head = [
+        "## Several annotators on the noisy digits (CPU)",
+        "",
+        "Command: `python benchmarks/bench_annotators.py` (`--table` prints the "
+        "stored rows). Three simulated annotators of accuracy 0.9 / 0.8 / 0.65 "
+        "(errors towards one confusable class), 40% noisy labels, logistic "
+        "regression, the same answer budget for every method (150 answers a "
+        "round, 6 rounds). `single_as_truth`: every answer is the truth (the "
+        "last annotator asked wins); `second_opinion`: Dawid--Skene with one "
+        "answer per query, answered samples may be asked again. Label "
+        "accuracy over the training set and over the answered samples; ± is "
+        "the sample std over the seeds.",
+        "",
+    ]
+    return "\n".join(head + bench.markdown_table(rows))
+
+
 def _jsonl(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
@@ -655,6 +681,9 @@ def main(argv=None):
     selection = RESULTS / "selection_digits.jsonl"
     if selection.exists():
         parts.append(selection_section(_jsonl(selection)))
+    annotators = RESULTS / "annotators_digits.jsonl"
+    if annotators.exists():
+        parts.append(annotators_section(_jsonl(annotators)))
     coteaching = RESULTS / "speed_coteaching.json"
     if coteaching.exists():
         parts.append(coteaching_speed_section(json.loads(coteaching.read_text())))

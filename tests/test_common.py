@@ -30,6 +30,7 @@ from noisyactive.query import (
     LeastConfidenceSampling,
     MarginSampling,
     RandomSampling,
+    SecondOpinionSampling,
 )
 
 
@@ -94,6 +95,7 @@ FAST_PARAMS = {
     LeastConfidenceSampling: [{}],
     CoreSetSampling: [dict(random_state=0)],
     LabelCleaningSampling: [{}, dict(ambiguity=True)],
+    SecondOpinionSampling: [{}],
     CallableStrategy: [dict(func=FirstCandidates())],
 }
 

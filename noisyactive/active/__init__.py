@@ -23,6 +23,7 @@ from noisyactive.active._noise_posterior import (
 from noisyactive.active._oracle import SimulatedOracle, validate_oracle_labels
 from noisyactive.active._refine import refine_noise_rates
 from noisyactive.active._resume import load_cleaner
+from noisyactive.active._simulated import SimulatedAnnotator, simulated_annotators
 from noisyactive.active._spec import UntrustedCheckpointError
 
 __all__ = [
@@ -31,12 +32,14 @@ __all__ = [
     "CheckpointCorruptedError",
     "CheckpointLock",
     "CheckpointLockedError",
+    "SimulatedAnnotator",
     "SimulatedOracle",
     "UntrustedCheckpointError",
     "audit_size_for",
     "combine_noise_estimates",
     "load_cleaner",
     "refine_noise_rates",
+    "simulated_annotators",
     "stratified_audit",
     "validate_oracle_labels",
 ]

@@ -18,6 +18,13 @@ import os
 
 import numpy as np
 
+from noisyactive.active._annotators import (
+    DEFAULT_ANNOTATOR,
+    amend_table,
+    answered_by,
+    apply_consensus,
+    latest_answers,
+)
 from noisyactive.active._errors import CheckpointCorruptedError
 from noisyactive.active._journal import answer_entry, append_journal, read_journal
 from noisyactive.active._state import LOG_FIELDS
@@ -43,7 +50,7 @@ def _replaced(folder, campaign_id, indices):
     return [last.get(int(i)) for i in indices]
 
 
-def amend_answers(campaign, indices, encoded):
+def amend_answers(campaign, indices, encoded, annotator=DEFAULT_ANNOTATOR):
     """Journal and apply corrections of relabeled samples.
 
     ``encoded`` are positions in ``classes`` (-1: "not sure"). A correction
@@ -57,11 +64,14 @@ def amend_answers(campaign, indices, encoded):
     s = campaign.state
     idx = np.asarray(indices, dtype=np.intp)
     enc = np.asarray(encoded, dtype=np.intp)
-    if not s.relabeled[idx].all():
+    several = s.several_annotators()
+    mine = answered_by(s, annotator) if several else s.relabeled
+    if not mine[idx].all():
         raise ValueError(
-            f"Samples {idx[~s.relabeled[idx]].tolist()} have no answer to correct."
+            f"Samples {idx[~mine[idx]].tolist()} have no answer to correct."
         )
-    changed = s.labels[idx] != enc
+    current = latest_answers(s, annotator)[idx] if several else s.labels[idx]
+    changed = current != enc
     changed |= enc < 0
     idx, enc = idx[changed], enc[changed]
     if not idx.size:
@@ -81,17 +91,20 @@ def amend_answers(campaign, indices, encoded):
             amends=_replaced(campaign.folder, campaign_id, idx),
             who=_who(),
             when=when.isoformat(timespec="seconds"),
+            **({} if annotator == DEFAULT_ANNOTATOR else {"annotator": annotator}),
         )
         append_journal(campaign.folder, entry)
-    apply_amendment(s, idx, enc)
+    apply_amendment(s, idx, enc, annotator=annotator)
     s.journal_seq += 1
     campaign.save()
     return idx
 
 
-def apply_amendment(state, indices, encoded):
-    """Apply corrections to ``state`` (also when a journal is replayed)."""
+def apply_amendment(state, indices, encoded, annotator=DEFAULT_ANNOTATOR):
+    """Apply corrections to ``state`` (also when a journal is replayed): with
+    several annotators to ``annotator``'s answer, then the consensus."""
     log, n, k = state.log, state.labels.shape[0], state.classes.shape[0]
+    several = state.several_annotators()
     for i, new in zip(np.asarray(indices).tolist(), np.asarray(encoded).tolist()):
         if not (0 <= i < n and -1 <= new < k):
             raise CheckpointCorruptedError(
@@ -99,6 +112,13 @@ def apply_amendment(state, indices, encoded):
                 f"outside the campaign's {n} samples and {k} classes; the "
                 "journal is damaged."
             )
+        if several:
+            if amend_table(state, i, new, annotator) and (
+                state.answer_round[i] <= state.n_rounds
+            ):
+                state.needs_refit = True
+            continue
+        amend_table(state, i, new, annotator, budget=False)
         rows = [r for r, j in enumerate(log["index"]) if j == i]
         if not rows or not state.relabeled[i]:
             continue  # nothing to correct (a journal replayed twice)
@@ -116,3 +136,5 @@ def apply_amendment(state, indices, encoded):
             state.budget_used -= 1
         if state.answer_round[i] <= state.n_rounds:
             state.needs_refit = True  # the classifier learnt the old answer
+    if several:
+        apply_consensus(state)

@@ -12,7 +12,6 @@ methods) over its :class:`~noisyactive.active._campaign.Campaign`. With
 :func:`load_cleaner` continues the campaign in a later session.
 """
 
-import csv
 import os
 import warnings
 
@@ -20,6 +19,14 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from noisyactive.active._amend import amend_answers
+from noisyactive.active._annotators import (
+    DEFAULT_ANNOTATOR,
+    answered_by,
+    answers_per_sample,
+    plan_batch,
+    several,
+)
+from noisyactive.active._answers_csv import read_answers_csv, read_csv_with_annotators
 from noisyactive.active._checks import (
     check_validation,
     training_data,
@@ -108,7 +115,16 @@ def pending_table(cleaner, X=None):
 
 
 def teach(
-    cleaner, X, indices, labels, *, finish=True, X_val=None, y_val=None, amend=False
+    cleaner,
+    X,
+    indices,
+    labels,
+    *,
+    finish=True,
+    X_val=None,
+    y_val=None,
+    amend=False,
+    annotator=DEFAULT_ANNOTATOR,
 ):
     """Record an expert's answers; apply the round once it is answered.
 
@@ -135,6 +151,9 @@ def teach(
         replaces, not counted against the budget; an unchanged answer is
         skipped. A correction of a round the classifier was retrained on
         refits it. Without ``amend`` such a sample is refused.
+    annotator : str, default="expert"
+        Who answered. With several annotators a sample is refused (or
+        amended) only when this annotator answered it already.
 
     Returns
     -------
@@ -146,7 +165,14 @@ def teach(
     paths = campaign.state.input_is_paths
     validation = check_validation(cleaner, X_val, y_val, input_is_paths=paths)
     _teach(
-        campaign, X, indices, labels, finish=finish, validation=validation, amend=amend
+        campaign,
+        X,
+        indices,
+        labels,
+        finish=finish,
+        validation=validation,
+        amend=amend,
+        annotator=annotator,
     )
     return cleaner
 
@@ -158,10 +184,24 @@ def teach_from_csv(cleaner, path, X=None, *, finish=True, amend=False):
     label that is not a class is refused, naming the row (as a
     spreadsheet numbers it, the header being row 1). ``amend=True``
     accepts corrected answers for samples answered already (see ``teach``).
+    An optional ``annotator`` column says who answered each row.
     """
     check_is_fitted(cleaner)
-    indices, labels = read_answers_csv(path, cleaner.classes_)
-    return cleaner.teach(X, indices, labels, finish=finish, amend=amend)
+    indices, labels, who = read_csv_with_annotators(path, cleaner.classes_)
+    if who is None:
+        return cleaner.teach(X, indices, labels, finish=finish, amend=amend)
+    names = list(dict.fromkeys(who))
+    for k, name in enumerate(names):
+        rows = [r for r, a in enumerate(who) if a == name]
+        cleaner.teach(
+            X,
+            indices[rows],
+            [labels[r] for r in rows],
+            finish=finish and k == len(names) - 1,
+            amend=amend,
+            annotator=name,
+        )
+    return cleaner
 
 
 def export_labels(cleaner, path, X=None):
@@ -213,15 +253,19 @@ def _rank_batch(campaign, X, n):
             UserWarning,
             stacklevel=4,
         )
-    indices, scores = next_batch(campaign, X, min(n - answered, left))
+    per = answers_per_sample(campaign.cleaner, s)
+    indices, scores = next_batch(campaign, X, min(n - answered, left // per))
     if indices.size == 0:
         raise ValueError(
             "No sample is left to relabel: every sample is in the clean part "
             "or was abstained on."
         )
-    done = np.asarray(s.open_round, dtype=np.intp)
-    s.batch = np.concatenate([done, indices])
-    s.batch_scores = np.concatenate([np.full(done.size, np.nan), scores])
+    done = np.asarray(list(dict.fromkeys(s.open_round)), dtype=np.intp)
+    if several(campaign.cleaner, s):
+        plan_batch(s, campaign.cleaner, indices, scores, done=done)
+    else:
+        s.batch = np.concatenate([done, indices])
+        s.batch_scores = np.concatenate([np.full(done.size, np.nan), scores])
     campaign.save()
     return s.pending()
 
@@ -276,12 +320,24 @@ def _write_query_csv(campaign, path, X, pending, paths=None):
 # -- tell -----------------------------------------------------------------------
 
 
-def _teach(campaign, X, indices, labels, *, finish=True, validation=None, amend=False):
+def _teach(
+    campaign,
+    X,
+    indices,
+    labels,
+    *,
+    finish=True,
+    validation=None,
+    amend=False,
+    annotator=DEFAULT_ANNOTATOR,
+):
     # Checked under the lock, against the state the answers are added to.
     with campaign.locked():
         campaign.finish(X, validation)  # a refit or report left by a stopped session
         s = campaign.state
-        idx = check_answer_indices(s, indices, amend=amend)
+        multi = annotator != DEFAULT_ANNOTATOR or several(campaign.cleaner, s)
+        who = annotator if multi else None
+        idx = check_answer_indices(s, indices, amend=amend, annotator=who)
         labels = [None if isinstance(v, str) and not v.strip() else v for v in labels]
         encoded, answered = validate_oracle_labels(
             labels,
@@ -290,7 +346,8 @@ def _teach(campaign, X, indices, labels, *, finish=True, validation=None, amend=
             round_=s.n_rounds + 1,
             indices=idx,
         )
-        fix = s.relabeled[idx]  # corrections (amend=True): not new labels
+        # corrections (amend=True): not new labels
+        fix = answered_by(s, annotator)[idx] if multi else s.relabeled[idx]
         left, n_new = campaign.budget_left(), int(answered[~fix].sum())
         if n_new > left:
             raise ValueError(
@@ -299,20 +356,30 @@ def _teach(campaign, X, indices, labels, *, finish=True, validation=None, amend=
                 "Raise n_rounds with set_params to extend the campaign."
             )
         if fix.any():
-            amend_answers(campaign, idx[fix], encoded[fix])
+            amend_answers(campaign, idx[fix], encoded[fix], annotator)
         idx, encoded = idx[~fix], encoded[~fix]
         pos = {int(i): p for p, i in enumerate(s.batch.tolist())}
         scores = np.array([s.batch_scores[pos[i]] if i in pos else np.nan for i in idx])
         if idx.size:
-            campaign.record(idx, encoded, scores, "teach")
+            campaign.record(idx, encoded, scores, "teach", annotator)
         if finish:
             campaign.close_if_answered(X, validation)
 
 
-def check_answer_indices(state, indices, *, amend=False):
-    """Unique indices in range, none relabeled already (unless ``amend``)."""
+def check_answer_indices(state, indices, *, amend=False, annotator=None):
+    """Unique indices in range, none relabeled already (answered already by
+    ``annotator`` when given) unless ``amend``."""
     # One validator for "unique integer indices in range" (noisyactive.utils).
     idx = check_indices(indices, n_samples=state.labels.shape[0], min_count=1)
+    if annotator is not None:
+        done = answered_by(state, annotator)[idx]
+        if done.any() and not amend:
+            raise ValueError(
+                f"Samples {_listed(idx[done].tolist())} were answered already by "
+                f"{annotator!r}; to change those answers teach them with "
+                "amend=True."
+            )
+        return idx
     done = state.relabeled[idx]
     if done.any() and not amend:
         raise ValueError(
@@ -322,34 +389,3 @@ def check_answer_indices(state, indices, *, amend=False):
             "noisyactive teach --amend); the journal keeps both answers."
         )
     return idx
-
-
-def read_answers_csv(path, classes):
-    """``(indices, labels)`` of a CSV written by ``query(csv_path=...)``."""
-    lookup = {str(c): c for c in classes.tolist()}
-    indices, labels = [], []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"index", "label"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(
-                f"{os.fspath(path)} has no column(s) {sorted(missing)}; "
-                "expected the file query(csv_path=...) wrote."
-            )
-        for line, row in enumerate(reader, start=2):
-            value = (row["label"] or "").strip()
-            if value and value not in lookup:
-                raise ValueError(
-                    f"{os.fspath(path)}, row {line} (index {row['index']}): "
-                    f"label {value!r} is not one of the allowed labels "
-                    f"{sorted(lookup)}; leave it empty to abstain."
-                )
-            try:
-                indices.append(int(row["index"]))
-            except ValueError:
-                raise ValueError(
-                    f"{os.fspath(path)}, row {line}: index {row['index']!r} is "
-                    "not an integer."
-                ) from None
-            labels.append(lookup[value] if value else None)
-    return np.asarray(indices, dtype=np.intp), labels

@@ -18,6 +18,12 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from noisyactive.active._amend import apply_amendment
+from noisyactive.active._annotators import (
+    DEFAULT_ANNOTATOR,
+    answers_per_sample,
+    apply_consensus,
+)
+from noisyactive.active._annotators import FITTED as ANNOTATOR_FITTED
 from noisyactive.active._audit import AUDIT_FITTED, refit_filter, start_audit
 from noisyactive.active._files import CheckpointChangedError, disk_mark
 from noisyactive.active._journal import (
@@ -31,6 +37,7 @@ from noisyactive.active._lock import CheckpointLock
 from noisyactive.active._notes import note_failure
 from noisyactive.active._open import remove_stale, remove_temporaries
 from noisyactive.active._oracle import UnknownLabelError, validate_oracle_labels
+from noisyactive.active._report import report_round
 from noisyactive.active._spec import load_model, params_to_json, save_model, user_types
 from noisyactive.active._state import CampaignState, resolve_batch_size
 from noisyactive.active._training import (
@@ -91,6 +98,7 @@ class Campaign:
         "termination_condition_": lambda c: c.state.termination,
         "_state": lambda c: c.state,  # for noisyactive.review: use campaign_.state
         **AUDIT_FITTED,  # noise_rate_, noise_rate_interval_, audit_indices_, ...
+        **ANNOTATOR_FITTED,  # agreement_, annotator_accuracy_, answers_, ...
     }
 
     def __init__(self, cleaner, *, trusted=(), disk_seen=None):
@@ -107,9 +115,13 @@ class Campaign:
     # -- the budget ---------------------------------------------------------------
 
     def budget_total(self):
-        """``batch_size * n_rounds`` labels, plus the audit's samples."""
+        """``batch_size * n_rounds`` labels (times the answers asked per
+        sample with several annotators), plus the audit's samples."""
         p, n = self.cleaner, self.state.labels.shape[0]
-        return resolve_batch_size(p.batch_size, n) * p.n_rounds + self.state.audit.size
+        per = answers_per_sample(p, self.state)
+        return resolve_batch_size(p.batch_size, n) * p.n_rounds * per + (
+            self.state.audit.size
+        )
 
     def budget_left(self):
         """Labels of the budget not returned yet (the one place it is computed)."""
@@ -121,6 +133,7 @@ class Campaign:
         if self.cleaner.audit_share > 0:
             pool += s.audit_candidates().size
         left = self.budget_left()
+        pool *= answers_per_sample(self.cleaner, s)
         if s.n_rounds < self.cleaner.n_rounds and left > pool:
             warnings.warn(
                 f"The budget batch_size * n_rounds = {self.budget_total()} leaves "
@@ -237,6 +250,7 @@ class Campaign:
             input_is_paths=bool(input_is_paths),
             input_paths=X if input_is_paths else None,
             n_features_in=getattr(p, "n_features_in_", None),
+            consensus=getattr(p, "consensus", None),
         )
         journal = os.path.join(os.fspath(self.folder or ""), JOURNAL_FILE)
         if self.folder is not None and os.path.exists(journal):
@@ -262,15 +276,21 @@ class Campaign:
         round they complete (``close``), remove stale model files, redo an
         interrupted refit and report what was not reported."""
         self.state = state
+        if state.consensus != getattr(self.cleaner, "consensus", None):
+            state.consensus = self.cleaner.consensus  # the rule now declared
+            apply_consensus(state)
         self._restore_models()
         if self.folder is not None:
             replay = entries_after(self.folder, self._journal_id(), state.journal_seq)
             for entry in replay:
                 idx, labels = entry["indices"], entry["labels"]
+                who = entry.get("annotator", DEFAULT_ANNOTATOR)
                 if entry.get("amendment"):  # a corrected answer (_amend.py)
-                    apply_amendment(state, idx, labels)
+                    apply_amendment(state, idx, labels, annotator=who)
                 else:
-                    state.apply_answers(idx, labels, entry["scores"], entry["source"])
+                    state.apply_answers(
+                        idx, labels, entry["scores"], entry["source"], who, entry["seq"]
+                    )
                 state.journal_seq = entry["seq"]
             # A process killed between writing a model and the state naming
             # it (or before removing the old one) left other model files.
@@ -286,20 +306,21 @@ class Campaign:
     def _journal_id(self):
         return self.state.fingerprint["x"] + str(self.state.seed)
 
-    def record(self, indices, encoded, scores, source):
+    def record(self, indices, encoded, scores, source, annotator=DEFAULT_ANNOTATOR):
         """Journal the answers (durably) and apply them to the state."""
         s = self.state
         if self.folder is not None:
             seq, round_ = s.journal_seq + 1, s.n_rounds + 1
+            who = {} if annotator == DEFAULT_ANNOTATOR else {"annotator": annotator}
             entry = answer_entry(
-                self._journal_id(), seq, round_, source, indices, encoded, scores
+                self._journal_id(), seq, round_, source, indices, encoded, scores, **who
             )
             append_journal(self.folder, entry)
-        s.apply_answers(indices, encoded, scores, source)
+        s.apply_answers(indices, encoded, scores, source, annotator)
         s.journal_seq += 1
         self.save()
 
-    def ask(self, oracle, ids, X_subset, indices, scores):
+    def ask(self, oracle, ids, X_subset, indices, scores, annotator=DEFAULT_ANNOTATOR):
         """Ask ``oracle`` about ``indices`` and record its answers. On an
         error the valid answers are kept and the error says what was."""
         round_ = self.state.n_rounds + 1
@@ -317,13 +338,15 @@ class Campaign:
             # resumes, and the rest can be asked again later.
             keep, completed = exc.valid, self.state.budget_used
             if keep.any():
-                self.record(indices[keep], exc.encoded[keep], scores[keep], "oracle")
+                self.record(
+                    indices[keep], exc.encoded[keep], scores[keep], "oracle", annotator
+                )
             note_failure(self, exc, round_, int(keep.sum()), completed)
             raise
         except BaseException as exc:  # KeyboardInterrupt too: note, re-raise
             note_failure(self, exc, round_)
             raise
-        self.record(indices, encoded, scores, "oracle")
+        self.record(indices, encoded, scores, "oracle", annotator)
 
     def close_round(self, X, validation):
         """Close the answered round, save (the answers are safe even if the
@@ -356,33 +379,7 @@ class Campaign:
             self._report(s.history[s.n_reported], validation)
 
     def _report(self, entry, validation):
-        """Validation score of the current classifier, ``on_round_end``, then
-        the state saying the round was reported (a report cut short by a
-        kill is made again on resume)."""
-        p = self.cleaner
-        if validation is not None and self.classifier is not None:
-            entry["val_macro_f1"] = macro_f1(self.classifier, validation)
-        if p.on_round_end is not None:
-            p.on_round_end(p, entry)
-        self.state.n_reported += 1
-        self.save()
-        kind = entry.get("kind", "round" if entry["round"] else "start")
-        if p.verbose and kind != "start":
-            what = f"round {entry['round']}/{p.n_rounds}"
-            what = "audit" if kind == "audit" else what
-            line = (
-                f"[ActiveLabelCleaner] {what}: "
-                f"asked {entry['n_queried']}, answered {entry['n_returned']}, "
-                f"changed {entry['n_changed']}, budget {entry['budget_used']}/"
-                f"{self.budget_total()}"
-            )
-            if entry.get("val_macro_f1") is not None:
-                line += f", val macro-F1 {entry['val_macro_f1']:.4f}"
-            if entry.get("noise_rate_interval") is not None:
-                line += ", noise rate {:.3f} [{:.3f}, {:.3f}]".format(
-                    entry["noise_rate"], *entry["noise_rate_interval"]
-                )
-            print(line)
+        report_round(self, entry, validation, score=macro_f1)
 
     def stop(self, condition):
         self.state.termination = condition

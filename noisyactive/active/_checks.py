@@ -126,7 +126,7 @@ CLEANER_CONSTRAINTS = {
     "estimator": [HasMethods(["fit"]), None],
     "classifier": [HasMethods(["fit", "predict"]), None],
     "query_strategy": [str, HasMethods(["rank"]), HasMethods(["query"]), callable],
-    "oracle": [callable, None],
+    "oracle": [callable, dict, None],
     "batch_size": [
         Interval(Integral, 1, None, closed="left"),
         Interval(RealNotInt, 0, 1, closed="neither"),
@@ -139,6 +139,9 @@ CLEANER_CONSTRAINTS = {
     "audit_share": [Interval(Real, 0, 1, closed="both")],
     "audit_size": [Interval(Integral, 0, None, closed="left")],
     "refit_after_audit": [StrOptions({"auto"}), "boolean"],
+    "consensus": [StrOptions({"majority", "dawid_skene"}), None],
+    "max_answers_per_sample": [Interval(Integral, 1, None, closed="left"), None],
+    "answers_per_query": [Interval(Integral, 1, None, closed="left"), None],
     "on_round_end": [callable, None],
     "random_state": ["random_state"],
     "verbose": ["verbose"],

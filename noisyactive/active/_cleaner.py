@@ -24,6 +24,7 @@ from noisyactive.active._checks import (
     classifier_has,
     data_fingerprint,
 )
+from noisyactive.active._multi import ask_round, check_annotators
 from noisyactive.active._ranking import next_batch
 from noisyactive.active._state import CampaignState, resolve_batch_size
 from noisyactive.query import get_query_strategy
@@ -60,8 +61,9 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         (``"random"``, ``"entropy"``, ``"margin"``, ``"least_confidence"``,
         ``"coreset"``, ``"label_cleaning"``, ``"label_cleaning_ambiguity"``),
         a strategy object or a plain callable.
-    oracle : callable, default=None
-        ``oracle(ids, X_subset) -> labels``; ``ids`` are the indices into
+    oracle : callable or dict of str to callable, default=None
+        ``oracle(ids, X_subset) -> labels``, or several annotators by name,
+        each asked (by default) about every queried sample; ``ids`` are the indices into
         ``X`` (or ``sample_ids[indices]`` when ``sample_ids`` is passed to
         ``fit``). Answer with class values; ``None``/NaN/masked abstains (the
         sample is skipped, not counted and not asked again). None: no rounds
@@ -120,6 +122,14 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         audited rate: ``"auto"`` when that rate lies outside phase 1's
         interval, True always, False never (only with ``start="filter"`` and
         a phase-1 estimator that has ``forget_rate``).
+    consensus : {"majority", "dawid_skene"} or None, default=None
+        How several answers make a label: None, the latest answer is the
+        truth; ``"majority"``, ties left open (not relabeled);
+        ``"dawid_skene"``, EM over each annotator's confusion matrix.
+    max_answers_per_sample, answers_per_query : int, default=None
+        Answers a sample may get in all (None: one per annotator) and per
+        query (None: every annotator of a dict oracle; 1 for a person). The
+        budget counts answers: ``batch_size`` samples times this per round.
     on_round_end : callable, default=None
         ``on_round_end(cleaner, record)``, called after the first classifier
         (round 0) and after every round, ``record`` being the entry just
@@ -239,6 +249,9 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         audit_share=0.0,
         audit_size=0,
         refit_after_audit="auto",
+        consensus=None,
+        max_answers_per_sample=None,
+        answers_per_query=None,
         on_round_end=None,
         random_state=None,
         verbose=0,
@@ -256,6 +269,9 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.audit_share = audit_share
         self.audit_size = audit_size
         self.refit_after_audit = refit_after_audit
+        self.consensus = consensus
+        self.max_answers_per_sample = max_answers_per_sample
+        self.answers_per_query = answers_per_query
         self.on_round_end = on_round_end
         self.random_state = random_state
         self.verbose = verbose
@@ -283,6 +299,7 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : ActiveLabelCleaner
         """
         get_query_strategy(self.query_strategy)  # a misspelled name fails now
+        check_annotators(self)
         X, y, paths = check_fit_input(self, X, y)
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
@@ -325,7 +342,11 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 campaign.ask(self.oracle, ids, X[indices], indices, scores)
                 campaign.close_round(X, validation)
             k = resolve_batch_size(self.batch_size, X.shape[0])
-            while campaign.state.n_rounds < self.n_rounds:
+            while campaign.state.n_rounds < self.n_rounds and self._several():
+                if not ask_round(campaign, X, k, sample_ids):
+                    break
+                campaign.close_round(X, validation)
+            while campaign.state.n_rounds < self.n_rounds and not self._several():
                 n = min(k, campaign.budget_left())
                 indices, scores = next_batch(campaign, X, n)
                 if n <= 0 or indices.size == 0:
@@ -343,6 +364,9 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self
 
     from_checkpoint = classmethod(_methods.from_checkpoint)
+
+    def _several(self):
+        return isinstance(self.oracle, dict)
 
     # -- the fitted attributes, read from the campaign ---------------------------------
 

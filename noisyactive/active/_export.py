@@ -33,12 +33,19 @@ Columns (:data:`EXPORT_COLUMNS`):
     expert and the final model suggests another label (without a model:
     phase 1 doubted it).
 
+With several annotators (a consensus rule, or more than one annotator) the
+export adds ``consensus`` (the consensus label; empty where none or a tie),
+``agreement`` (the share of the sample's answers agreeing with it),
+``n_answers`` and one ``answer:<annotator>`` column per annotator (their
+latest answer; ``not sure`` for an abstention, empty when not asked).
+
 The model's columns are empty when no classifier can score the data (a
 campaign fitted on arrays exported without ``X``).
 """
 
 import numpy as np
 
+from noisyactive.active._annotators import consensus_fit, latest_answers, table
 from noisyactive.active._checks import training_data
 from noisyactive.active._open import write_csv
 from noisyactive.active._ranking import expand_proba
@@ -110,11 +117,38 @@ def export_rows(campaign, X=None):
         columns["label_quality"] = [f"{q:.4f}" for q in quality.tolist()]
         columns["suggested_label"] = s.classes[suggested].tolist()
         columns["suggested_confidence"] = [f"{c:.4f}" for c in proba.max(1).tolist()]
+    if s.several_annotators():
+        columns.update(annotator_columns(s))
     return columns
+
+
+def annotator_columns(state):
+    """``consensus``, ``agreement``, ``n_answers``, ``answer:<name>``..."""
+    fit = consensus_fit(state)
+    cons, agree = fit["consensus"], fit["agreement"]
+    t = table(state)
+    valid = t["label"] >= 0
+    counts = np.bincount(t["index"][valid], minlength=state.labels.shape[0])
+    out = {
+        "consensus": [state.classes[c] if c >= 0 else "" for c in cons.tolist()],
+        "agreement": ["" if a != a else f"{a:.4f}" for a in agree.tolist()],
+        "n_answers": counts.tolist(),
+    }
+    for name in state.annotators:
+        latest = latest_answers(state, name)
+        asked = np.zeros(latest.size, dtype=bool)
+        code = state.annotators.index(name)
+        asked[t["index"][t["annotator"] == code]] = True
+        out[f"answer:{name}"] = [
+            state.classes[v] if v >= 0 else ("not sure" if a else "")
+            for v, a in zip(latest.tolist(), asked.tolist())
+        ]
+    return out
 
 
 def write_export(campaign, path, X=None):
     """Write :func:`export_rows` as a CSV (atomically)."""
     columns = export_rows(campaign, X)
-    rows = zip(*(columns[name] for name in EXPORT_COLUMNS))
-    write_csv(path, EXPORT_COLUMNS, rows)
+    names = list(columns)  # EXPORT_COLUMNS, then any annotator columns
+    rows = zip(*(columns[name] for name in names))
+    write_csv(path, names, rows)

@@ -94,7 +94,8 @@ __all__ = [
     "check_archive",
 ]
 
-CHECKPOINT_VERSION = 2
+CHECKPOINT_VERSION = 3
+READABLE_VERSIONS = (2, 3)  # 2: before the answer table (upgraded on reading)
 STATE_FILE = "state.npz"
 LOCK_FILE = "campaign.lock"
 HOLDER_FILE = "lock-holder.json"
@@ -179,10 +180,11 @@ def read_state(directory):
     if not intact:
         raise _damaged(path, "its header and arrays do not match their checksum")
     version = header.get("format_version")
-    if version != CHECKPOINT_VERSION:
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise ValueError(
             f"{path} has checkpoint format version {version!r}; this version of "
-            f"noisyactive reads version {CHECKPOINT_VERSION}."
+            f"noisyactive reads versions {READABLE_VERSIONS[0]} to "
+            f"{CHECKPOINT_VERSION}."
         )
     validate_state(header, arrays, path)
     return header, arrays

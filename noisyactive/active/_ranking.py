@@ -5,6 +5,7 @@ Pure functions of a fitted classifier and arrays, tested on tiny inputs.
 
 import numpy as np
 
+from noisyactive.active._annotators import askable, consensus_fit, several
 from noisyactive.active._audit_state import audit_batch
 from noisyactive.active._state import derived_seed
 from noisyactive.query import get_query_strategy
@@ -111,7 +112,11 @@ def next_batch(campaign, X, n):
     seed = derived_seed(s.seed, round_)
     audit = s.audit_candidates()
     n_audit = min(int(round(params.audit_share * n)), audit.size)
+    strategy = get_query_strategy(params.query_strategy)
+    second = bool(getattr(strategy, "second_opinion", False))
     candidates = s.candidates()
+    if several(params, s):  # answered samples may want more answers
+        candidates = askable(s, params, second_opinion=second)
     n_main = min(n - n_audit, candidates.size)
     model = campaign.classifier
     if model is not None and not np.array_equal(model.classes_, s.classes):
@@ -120,8 +125,10 @@ def next_batch(campaign, X, n):
     if n_main > 0 and model is None:
         parts.append(random_ranking(candidates, n_main, seed))
     elif n_main > 0:
-        strategy = get_query_strategy(params.query_strategy)
-        indices, scores = strategy.rank(
+        rank, extra = strategy.rank, {}
+        if second:  # ActiveLab-style: the answers so far weigh in
+            rank, extra = strategy.rank_with_answers, answer_summary(s)
+        indices, scores = rank(
             model,
             X,
             candidates,
@@ -129,6 +136,7 @@ def next_batch(campaign, X, n):
             labels=s.classes[s.labels],
             labeled_mask=s.clean,
             random_state=seed,
+            **extra,
         )
         who = f"query strategy {type(strategy).__name__} (round {round_})"
         checked = check_ranking(
@@ -146,3 +154,25 @@ def next_batch(campaign, X, n):
         np.concatenate([p[0] for p in parts]).astype(np.intp),
         np.concatenate([p[1] for p in parts]).astype(float),
     )
+
+
+def answer_summary(state):
+    """What a second-opinion strategy reads of the answers: each sample's
+    number of answers, agreement and consensus (positions in ``classes``,
+    -1 where open) and the annotators' mean estimated accuracy."""
+    fit = consensus_fit(state)
+    counts = np.bincount(
+        np.asarray(state.answers["index"], dtype=np.intp)[
+            np.asarray(state.answers["label"], dtype=np.intp) >= 0
+        ],
+        minlength=state.labels.shape[0],
+    )
+    accuracy = fit["accuracy"]
+    return {
+        "n_answers": counts,
+        "agreement": fit["agreement"],
+        "consensus": fit["consensus"],
+        "annotator_weight": float(np.nanmean(accuracy))
+        if np.isfinite(accuracy).any()
+        else 1.0,
+    }

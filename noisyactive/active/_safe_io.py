@@ -151,6 +151,37 @@ def _check(header, arrays):
         if "log_round" in arrays:
             _vector(arrays, "log_round", "iu")
             _within(arrays, "log_round", 0, n_rounds + 2, "rounds")  # 0: the audit
+    _check_answers(header, arrays, n, n_classes, n_rounds)
+
+
+def _check_answers(header, arrays, n, n_classes, n_rounds):
+    """The answer table (format 3): equal columns, indices, labels, annotators
+    and rounds in range."""
+    names = header.get("annotators", [])
+    if not isinstance(names, list) or not all(isinstance(a, str) for a in names):
+        raise _Refusal(f"annotators is {names!r}, not a list of names")
+    if header.get("consensus") not in (None, "majority", "dawid_skene"):
+        raise _Refusal(f"consensus is {header.get('consensus')!r}")
+    columns = [k for k in arrays if k.startswith("answers_")]
+    if not columns:
+        return
+    sizes = {arrays[k].shape for k in columns}
+    if len(sizes) != 1 or any(arrays[k].ndim != 1 for k in columns):
+        raise _Refusal(f"the answer table columns differ in shape: {sorted(sizes)}")
+    for key, low, high, what in (
+        ("answers_index", 0, n, "sample indices"),
+        ("answers_label", -1, n_classes, "class positions"),
+        ("answers_annotator", 0, len(names), "annotators"),
+        ("answers_round", 0, n_rounds + 2, "rounds"),
+    ):
+        if key in arrays:
+            _vector(arrays, key, "iu")
+            _within(arrays, key, low, high, what)
+    if "batch_wanted" in arrays:
+        wanted = _vector(arrays, "batch_wanted", "iu")
+        if wanted.size and wanted.size != len(arrays.get("batch", [])):
+            raise _Refusal("batch_wanted does not have one entry per batch sample")
+        _within(arrays, "batch_wanted", 0, len(names) + n + 1, "answer counts")
 
 
 def validate_state(header, arrays, path="state.npz"):

@@ -14,6 +14,15 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from noisyactive.active._annotators import (
+    ANSWER_FIELDS,
+    DEFAULT_ANNOTATOR,
+    add_answers,
+    annotator_fields,
+    apply_consensus,
+    pending_mask,
+    upgrade_v2,
+)
 from noisyactive.active._audit_state import close_audit, noise_fields
 from noisyactive.active._files import (
     CHECKPOINT_VERSION,
@@ -72,6 +81,8 @@ def _intp(values):
 # of the field): "ragged", a list of int arrays (one array and its lengths);
 # "columns", a dict of equal-length number lists (one array per key).
 _RAGGED, _COLUMNS = "ragged", "columns"
+# Fields a format-2 checkpoint lacks (its answers come from the relabel log).
+_SINCE_V3 = ("annotators", "answers", "consensus", "batch_wanted")
 
 
 @dataclass
@@ -130,6 +141,16 @@ class CampaignState:
     noise_prior: dict = None
     noise_posterior: dict = None
     noise_report: str = None
+    # Several annotators (noisyactive.active._annotators): their names, every
+    # answer (one row each), the consensus rule, the answers each sample of
+    # the batch wants this round (empty: one answer, as for a single expert).
+    annotators: list = field(default_factory=list)
+    answers: dict = field(
+        default_factory=lambda: {f: [] for f in ANSWER_FIELDS},
+        metadata={"store": _COLUMNS},
+    )
+    consensus: str = None
+    batch_wanted: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __post_init__(self):
         n = self.y_noisy.shape[0]
@@ -152,17 +173,30 @@ class CampaignState:
         """Samples phase 1 kept and nobody has reviewed yet."""
         return np.flatnonzero(self.initial_clean & ~self.relabeled & ~self.abstained)
 
+    def _pending(self):
+        if self.batch_wanted.size:  # several answers per sample
+            return pending_mask(self)
+        return ~np.isin(self.batch, _intp(self.open_round))
+
     def pending(self):
-        """The batch's samples without an answer yet, in query order."""
-        return self.batch[~np.isin(self.batch, _intp(self.open_round))]
+        """The batch's samples without an answer yet (without all the answers
+        they want this round), in query order."""
+        return self.batch[self._pending()]
 
     def pending_scores(self):
-        return self.batch_scores[~np.isin(self.batch, _intp(self.open_round))]
+        return self.batch_scores[self._pending()]
+
+    def several_annotators(self):
+        """Whether answers are weighed (a rule, or more than one annotator)."""
+        return self.consensus is not None or len(self.annotators) > 1
 
     # -- answers and rounds -------------------------------------------------------
 
-    def apply_answers(self, indices, encoded, scores, source):
-        """Record answers of the open round (``encoded`` -1 = abstain)."""
+    def apply_answers(
+        self, indices, encoded, scores, source, annotator=DEFAULT_ANNOTATOR, seq=None
+    ):
+        """Record answers of the open round (``encoded`` -1 = abstain) given
+        by ``annotator`` in journal entry ``seq`` (default: the next one)."""
         indices, encoded = _intp(indices), _intp(encoded)
         round_ = 0 if self.audit_open else self.n_rounds + 1  # the audit: round 0
         got = encoded >= 0
@@ -179,6 +213,9 @@ class CampaignState:
         rows = (np.full(got.sum(), round_), indices[got], old, encoded[got])
         for name, values in zip(LOG_FIELDS, (*rows, np.asarray(scores)[got])):
             self.log[name].extend(np.asarray(values).tolist())
+        seq = self.journal_seq + 1 if seq is None else seq
+        add_answers(self, indices, encoded, annotator, round_, seq)
+        apply_consensus(self)
 
     def close_round(self):
         """Close the open round (or the audit); returns its ``history`` entry."""
@@ -191,6 +228,7 @@ class CampaignState:
         self.queried.append(asked)
         self.n_rounds = round_
         self.batch, self.batch_scores, self.open_round = _intp([]), np.zeros(0), []
+        self.batch_wanted = np.zeros(0, np.int64)
         entry = self.add_history_entry(asked, self.last_source, kind="round")
         self.needs_refit = entry["n_returned"] > 0
         return entry
@@ -216,6 +254,8 @@ class CampaignState:
             "val_macro_f1": None,
             **self.noise_estimate(),
         }
+        if self.several_annotators():
+            entry.update(annotator_fields(self))
         self.history.append(entry)
         return entry
 
@@ -287,10 +327,12 @@ class CampaignState:
         if saved is None:
             return None
         header, arrays = saved
-        values = {}
+        values, old = {}, header["format_version"] == 2
         try:
             for f in fields(cls):
                 name, store = f.name, f.metadata.get("store")
+                if old and name in _SINCE_V3:
+                    continue  # upgraded below
                 if store == _RAGGED:
                     lengths = arrays[f"{name}_lengths"]
                     parts = np.split(arrays[name], np.cumsum(lengths)[:-1])
@@ -312,6 +354,8 @@ class CampaignState:
                 "it was not written by this version of noisyactive, or is damaged."
             ) from None
         state = cls(**values)
+        if old:
+            upgrade_v2(state)
         n, audit = state.y_noisy.shape[0], _intp(state.audit)
         if audit.size and (
             audit.min() < 0

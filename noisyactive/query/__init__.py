@@ -39,6 +39,10 @@ from noisyactive.query._scores import (
     least_confidence_scores,
     margin_scores,
 )
+from noisyactive.query._second_opinion import (
+    SecondOpinionSampling,
+    second_opinion_scores,
+)
 from noisyactive.query._uncertainty import (
     EntropySampling,
     LeastConfidenceSampling,
@@ -55,6 +59,7 @@ __all__ = [
     "MarginSampling",
     "QUERY_STRATEGIES",
     "RandomSampling",
+    "SecondOpinionSampling",
     "entropy_scores",
     "get_query_strategy",
     "k_center_greedy",
@@ -62,4 +67,5 @@ __all__ = [
     "label_cleaning_scores",
     "least_confidence_scores",
     "margin_scores",
+    "second_opinion_scores",
 ]

@@ -8,6 +8,7 @@ from noisyactive.query._base import BaseQueryStrategy
 from noisyactive.query._coreset import CoreSetSampling
 from noisyactive.query._label_cleaning import LabelCleaningSampling
 from noisyactive.query._random import RandomSampling
+from noisyactive.query._second_opinion import SecondOpinionSampling
 from noisyactive.query._uncertainty import (
     EntropySampling,
     LeastConfidenceSampling,
@@ -27,6 +28,7 @@ QUERY_STRATEGIES = {
     "label_cleaning_ambiguity": functools.partial(
         LabelCleaningSampling, ambiguity=True
     ),
+    "second_opinion": SecondOpinionSampling,
 }
 
 
@@ -114,9 +116,9 @@ def get_query_strategy(strategy):
     ----------
     strategy : str, strategy object or callable
         - a name: ``"random"``, ``"entropy"``, ``"margin"``,
-          ``"least_confidence"``, ``"coreset"``, ``"label_cleaning"`` or
-          ``"label_cleaning_ambiguity"`` (a new object with default
-          parameters);
+          ``"least_confidence"``, ``"coreset"``, ``"label_cleaning"``,
+          ``"label_cleaning_ambiguity"`` or ``"second_opinion"`` (a new
+          object with default parameters);
         - an object with a ``rank`` method, returned unchanged;
         - an object with only a ``query`` method, wrapped so that its
           ``query`` is called and validated like a plain callable;

@@ -143,6 +143,12 @@ def create_app(session, *, auto_next=False, hosts=None, token=None):
         array_to_png,
         read_input_image,
     )
+    from noisyactive.review._reviewers import (
+        answer_as,
+        answered_for,
+        pending_for,
+        wants_reviewer,
+    )
     from noisyactive.review._session import NotOpenError
 
     app = Flask("noisyactive.review")
@@ -229,14 +235,24 @@ def create_app(session, *, auto_next=False, hosts=None, token=None):
         if not p["open"] and (p["answered"] or not session.finished()):
             trainer.start()
 
+    def reviewer():
+        name = (request.args.get("reviewer") or "").strip()
+        return name[:100] or None
+
     @app.get("/")
     def page():
         classes = session.classes
         busy = training()
+        asks, name = wants_reviewer(session), reviewer()
+        items, answered = [], []
+        if not busy and (name or not asks):
+            items = pending_for(session, name) if asks else session.pending()
+            answered = answered_for(session, name) if asks else session.answered()
         return render_template(
             "review.html",
-            items=[] if busy else session.pending(),
-            answered=[] if busy else session.answered(),
+            items=items,
+            answered=answered,
+            ask_reviewer=asks,
             classes=list(zip(classes, _keys(len(classes)))),
             progress=progress(),
             finished=None if busy else session.finished(),
@@ -272,7 +288,7 @@ def create_app(session, *, auto_next=False, hosts=None, token=None):
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             abort(400, 'The body must be a JSON object {"index": ..., "label": ...}.')
-        unknown = sorted(set(body) - {"index", "label"})
+        unknown = sorted(set(body) - {"index", "label", "annotator"})
         if unknown or "index" not in body or "label" not in body:
             abort(
                 400,
@@ -286,15 +302,23 @@ def create_app(session, *, auto_next=False, hosts=None, token=None):
             abort(400, f"There is no sample {index}.")
         if label is not None and not isinstance(label, str):
             abort(400, f"'label' must be a class name (text) or null, not {label!r}.")
-        return index, "" if label is None else label
+        who = body.get("annotator")
+        if who is not None and not (isinstance(who, str) and who.strip()):
+            abort(400, f"'annotator' must be a name (non-empty text), not {who!r}.")
+        if who is None and wants_reviewer(session):
+            abort(400, "Say who is reviewing: 'annotator' is needed here.")
+        return index, "" if label is None else label, who and who.strip()[:100]
 
     @app.post("/api/answer")
     def answer():
         if training():
             abort(409, "The classifier is training; wait for it.")
-        index, label = answer_body()
+        index, label, who = answer_body()
         try:
-            session.answer_open(index, label)
+            if who is None:
+                session.answer_open(index, label)
+            else:
+                answer_as(session, index, label, who)
         except NotOpenError as exc:
             abort(409, str(exc))
         except (UntrustedCheckpointError, CheckpointCorruptedError):

@@ -21,6 +21,12 @@ import os
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
+from noisyactive.review._label_studio_annotators import (
+    import_annotators,
+    read_label_studio_annotations,
+    wants_annotators,
+)
+
 __all__ = [
     "export_label_studio",
     "import_label_studio",
@@ -279,6 +285,12 @@ def import_label_studio(session, path, *, finish=True, amend=True):
         attribute counts the corrections among them.
     """
     indices, labels = read_label_studio_answers(path, campaign=session.campaign_id)
+    annotations = read_label_studio_annotations(path)
+    if wants_annotators(session, annotations):  # every user's answers kept
+        n, n_amended = import_annotators(session, annotations, finish=finish)
+        count = ImportCount(n)
+        count.amended = n_amended
+        return count
     applied = session.applied_labels(indices)
     changed = [
         (i, old, new)

@@ -10,6 +10,37 @@
   const $ = (sel) => document.querySelector(sel);
   let focused = null;
 
+  // several reviewers: who is reviewing (remembered by this browser) goes in
+  // the page's address and with every answer; each sees only their questions
+  const STORE = "noisyactive-reviewer";
+  const params = new URLSearchParams(window.location.search);
+  let reviewer = null;
+  if (config.askReviewer) {
+    reviewer = params.get("reviewer") || window.localStorage.getItem(STORE);
+    if (!reviewer) {
+      const form = document.createElement("form");
+      form.id = "reviewer-form";
+      form.innerHTML = '<label>Who is reviewing? <input id="reviewer-name" ' +
+        'autocomplete="name" required></label> <button type="submit">Start</button>';
+      document.body.prepend(form);
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const name = $("#reviewer-name").value.trim();
+        if (!name) return;
+        window.localStorage.setItem(STORE, name);
+        params.set("reviewer", name);
+        window.location.search = params.toString();
+      });
+      return;
+    }
+    window.localStorage.setItem(STORE, reviewer);
+    if (params.get("reviewer") !== reviewer) {
+      params.set("reviewer", reviewer);
+      window.location.replace("?" + params.toString());
+      return;
+    }
+  }
+
   // the open questions (answered cards move to #answered-items, where an
   // "undo / change" reopens them; a new answer there is saved as a correction)
   function items() { return Array.from(document.querySelectorAll("#items .item")); }
@@ -52,7 +83,9 @@
     if (!item || item.dataset.busy) return;
     item.dataset.busy = "1";
     try {
-      const data = await post("api/answer", { index: Number(item.dataset.index), label: label });
+      const body = { index: Number(item.dataset.index), label: label };
+      if (reviewer) body.annotator = reviewer;
+      const data = await post("api/answer", body);
       showError("");
       delete item.dataset.busy;
       item.querySelector(".answer-text").textContent = label || "not sure";

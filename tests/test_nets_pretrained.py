@@ -238,3 +238,29 @@ def test_grid_search_over_mix_ratio_computes_the_trunk_once(tmp_path):
     # (fits and scoring) and the refit.
     assert _frozen.TRUNK_IMAGES_COMPUTED["count"] == len(X) * 8
     assert search.best_estimator_.predict(X).shape == (36,)
+
+
+def test_freezing_the_fresh_small_input_stem_is_refused(tmp_path):
+    X, y = _images(12)
+    weights = tmp_path / "resnet18.pt"  # any ResNet18 state dict is "pretrained"
+    torch.save(ResNet18(num_classes=1000).model.state_dict(), weights)
+    clf = NetClassifier(
+        module="resnet18",
+        module_kwargs={"small_input": True},
+        weights=str(weights),
+        freeze=2,
+        max_epochs=1,
+    )
+    with pytest.raises(ValueError, match="small_input"):
+        clf.fit(X, y)
+
+
+def test_trunk_cache_keys_on_image_shape_and_handles_no_rows(tmp_path):
+    torch.manual_seed(0)
+    mean, std = np.zeros((1, 3, 1, 1)), np.ones((1, 3, 1, 1))
+    net = FrozenTrunkNet(ResNet18(num_classes=3), 2, mean, std)
+    cache = TrunkFeatureCache(tmp_path, n_views=1)
+    tall = np.zeros((1, 3, 64, 32), dtype=np.uint8)
+    wide = np.zeros((1, 3, 32, 64), dtype=np.uint8)  # the same bytes
+    assert cache.features(net, tall).shape[-2:] != cache.features(net, wide).shape[-2:]
+    assert cache.features(net, tall[:0]).shape[:2] == (0, 1)

@@ -184,6 +184,13 @@ class NetworkFactory:
         body = self._body()
         final_linear(body)  # refuse early if it does not end in nn.Linear
         k = n_frozen_units(self.freeze, len(trunk_units(body)))
+        if k and self.weights is not None and getattr(body, "fresh_stem", False):
+            raise ValueError(
+                f"freeze={self.freeze!r} would fix ResNet18's 3x3 small-input stem, "
+                "which is freshly initialised (ImageNet's 7x7 stem does not fit it). "
+                "Pass module_kwargs={'small_input': False} to keep the pretrained "
+                "stem, or freeze=None."
+            )
         if self.cached:  # input: the frozen trunk's cached output
             return FrozenTrunkNet(body, k, *self.stats)
         if k:

@@ -11,6 +11,8 @@ score, ``on_round_end``) once, even when a process died before its report.
 
 import contextlib
 import os
+import time
+import uuid
 import warnings
 from numbers import Integral
 
@@ -256,7 +258,10 @@ class Campaign:
         if self.folder is not None and os.path.exists(journal):
             # Answers of an earlier campaign whose state was deleted: kept
             # aside (never deleted), not replayed into this one.
-            os.replace(journal, journal + f".orphaned-{os.getpid()}")
+            os.replace(
+                journal,
+                f"{journal}.orphaned-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}",
+            )
         self.estimator = make_estimator(p.estimator, seed)
         if p.start == "filter":
             fit_maybe_with_validation(self.estimator, X, s.classes[y_enc], validation)

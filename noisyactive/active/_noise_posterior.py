@@ -275,7 +275,7 @@ def combine_noise_estimates(
         )
     seen = answered > 0
     if seen.any():
-        n_eff = m.sum() ** 2 / np.sum(m[seen] ** 2 / answered[seen])
+        n_eff = m[seen].sum() ** 2 / np.sum(m[seen] ** 2 / answered[seen])
         p_hat = float(share[seen] @ (wrong[seen] / answered[seen])) / share[seen].sum()
         ga, gb = ga + n_eff * p_hat, gb + n_eff * (1 - p_hat)
     lo, hi = _interval(ga, gb, level)

@@ -19,9 +19,12 @@ __all__ = ["params_to_json", "params_from_json", "user_types"]
 
 
 # Parameters that name a place on disk (sklearn's memory=, a cache_dir, a
-# skorch dirname or f_params): an allow-listed class built with a hostile value
-# would write there, or with joblib's Memory load pickles from there.
-_PATH_PARAM = re.compile(r"^memory$|(^|_)dir(name|ectory)?(_|$)|path|file|^f_")
+# skorch dirname or f_params, a network's weights file): an allow-listed class
+# built with a hostile value would write there, read an arbitrary file, or with
+# joblib's Memory load pickles from there.
+_PATH_PARAM = re.compile(
+    r"^memory$|^weights$|(^|_)dir(name|ectory)?(_|$)|path|file|^f_"
+)
 
 
 def _differs(value, default):

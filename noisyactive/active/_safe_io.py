@@ -100,8 +100,9 @@ def _check(header, arrays):
             raise _Refusal(
                 f"model_files[{role!r}] is {entry!r}, not [name, format, sha256]"
             )
-    if "y_noisy" not in arrays or "classes" not in arrays:
-        return
+    for name in ("y_noisy", "classes"):
+        if name not in arrays:  # every range check below hangs on these two
+            raise _Refusal(f"{name} is missing from the arrays")
     n = _vector(arrays, "y_noisy", "iu").shape[0]
     classes = arrays["classes"]
     if classes.ndim != 1 or classes.shape[0] < 1:

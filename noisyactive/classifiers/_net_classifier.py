@@ -74,7 +74,8 @@ nn.Module class or instance
         With a named network and pretrained ``weights``, the frozen part's output
         is computed once per image and per view (the 8 flips and right-angle
         rotations, which then replace ``augment``'s transforms) and cached
-        under ``cache_dir``, shared by every fit on the same images.
+        under ``cache_dir``, shared by every fit on the same images
+        (with ``cache_dir=None`` it is computed again at every call).
     callbacks : list of skorch callbacks, default=None
     random_state : int, RandomState or None, default=None
     verbose : int, default=0

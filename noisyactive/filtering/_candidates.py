@@ -59,7 +59,8 @@ def vog_within_loss_bands(loss, vog, n_bands=10):
     The samples are cut into ``n_bands`` equal-count bands of ascending loss;
     the score is the position in the order (band, VOG, loss). A stably misfit
     sample has a small VOG but a high loss, so it stays in a high band instead
-    of being admitted by its VOG. NaN VOG (too little history) ranks by loss.
+    of being admitted by its VOG. NaN VOG (too little history) ranks last in its
+    band, by loss among those.
 
     Examples
     --------
@@ -73,7 +74,7 @@ def vog_within_loss_bands(loss, vog, n_bands=10):
         return np.zeros(0)
     rank = _ranks(loss)
     band = rank * int(n_bands) // n
-    vog = np.where(np.isfinite(vog), vog, 0.0)
+    vog = np.where(np.isfinite(vog), vog, np.inf)
     order = np.lexsort((rank, vog, band))  # last key is the primary one
     return _ranks_from_order(order) / n
 

@@ -165,6 +165,8 @@ class EfficientNetLite(nn.Module):
                 )
             model._conv_stem = new
         self.model = model
+        #: What shapes the features beyond the weights (read by the trunk cache).
+        self.config = {"variant": variant, "image_size": int(image_size)}
 
     def trunk_units(self):
         """The trunk in forward order (stem, each block, head): what ``freeze``

@@ -8,7 +8,8 @@ output is computed once per image and per augmentation view — the 8 flips and
 right-angle rotations, to which dermoscopy and histology are invariant — and
 kept in a :class:`TrunkFeatureCache` beside the image cache, so that the two
 Co-teaching networks, the noise-rate cross-fits, every round of the cleaner and
-every ``GridSearchCV`` candidate train only the top. A hand-written cache: the
+every ``GridSearchCV`` candidate train only the top (with a cache folder;
+without one the features are computed again at every call). A hand-written cache: the
 rows are looked up by content (a digest per image), so a subset of the data (a
 cross-validation fold, the cleaner's clean part) reuses what the full set
 computed; joblib.Memory keys whole calls and would recompute every subset.
@@ -161,6 +162,9 @@ class FrozenTrunkNet(nn.Module):
         units' weights and buffers, the split point and the normalisation."""
         digest = hashlib.blake2b(digest_size=16)
         digest.update(f"{type(self.body).__qualname__}:{self.k}".encode())
+        # Settings without weights that shape the features (the "same" padding
+        # of EfficientNet-Lite is computed from its image size).
+        digest.update(repr(getattr(self.body, "config", None)).encode())
         for t in (self.mean, self.std):
             digest.update(t.detach().cpu().numpy().tobytes())
         for unit in trunk_units(self.body)[: self.k]:
@@ -251,7 +255,12 @@ class TrunkFeatureCache:
         """Features of images ``X`` (uint8 or float in [0, 1], NCHW) through
         ``net`` (a :class:`FrozenTrunkNet`), shape (n, n_views, C, H, W), float16.
         Rows seen before (by content) are read, the rest computed and added."""
-        key = f"{net.fingerprint()}-v{self.n_views}"
+        shape = "x".join(map(str, X.shape[1:]))
+        key = f"{net.fingerprint()}-v{self.n_views}-{shape}-{np.dtype(X.dtype).str}"
+        if len(X) == 0:
+            with torch.no_grad():
+                probe = net.features(torch.zeros((1, *X.shape[1:]), device=device))
+            return np.empty((0, self.n_views, *probe.shape[1:]), dtype=np.float16)
         digests = _row_digests(X)
         found = {}
         for _, rows, feats in self._chunks(key):

@@ -124,6 +124,8 @@ class ResNet18(nn.Module):
                     f"{bad_missing[:5]}, unexpected {list(unexpected)[:5]}."
                 )
         self.model = model
+        # The 3x3 small-input stem never holds pretrained weights.
+        self.fresh_stem = bool(small_input)
 
     def trunk_units(self):
         """The trunk in forward order (stem, then each residual block): what

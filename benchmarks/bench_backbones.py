@@ -75,6 +75,17 @@ CONFIGS = {
             batch_size=64,
         ),
     ),
+    "effnet_lite0_imagenet_frozen16_64px": dict(
+        size=64,
+        params=dict(
+            module="efficientnet_lite0",
+            weights="imagenet",
+            freeze=16,
+            max_epochs=30,
+            lr=0.01,
+            batch_size=64,
+        ),
+    ),
 }
 
 

@@ -173,8 +173,8 @@ def _kill_campaign(tmp_path, n_kills, seed=0):
         entries = read_journal(folder) if os.path.isdir(folder) else []
         durable.append({i for e in entries for i in e["indices"]})
         progress = len(durable[-1]) - (len(durable[-2]) if run else 0)
-        if progress == 0:
-            delay *= 1.2
+        if progress == 0:  # never longer than an uninterrupted run takes
+            delay = min(delay * 1.2, t_full)
         elif progress > target:
             delay *= 0.7
     X, y, y_noisy = _data()

@@ -141,9 +141,14 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path):
         assert lock.holder()["pid"] == os.getpid()
 
 
+# Each answer takes this long in the killed campaigns, so that a round's work,
+# not the machine's start-up jitter, sets where a kill lands.
+ORACLE_DELAY = 0.1
+
+
 def _timed_child(folder, log):
     start = time.perf_counter()
-    child = _FORK.Process(target=_child, args=(folder, log, 0))
+    child = _FORK.Process(target=_child, args=(folder, log, 0, ORACLE_DELAY))
     child.start()
     child.join()
     assert child.exitcode == 0
@@ -165,7 +170,7 @@ def _kill_campaign(tmp_path, n_kills, seed=0):
     target = N_ROUNDS * BATCH / n_kills
     delay = 0.5 * t_start + t_work / n_kills
     for run in range(n_kills):
-        child = _FORK.Process(target=_child, args=(folder, log, run))
+        child = _FORK.Process(target=_child, args=(folder, log, run, ORACLE_DELAY))
         child.start()
         time.sleep(delay * rng.uniform(0.5, 1.5))
         os.kill(child.pid, signal.SIGKILL)

@@ -173,10 +173,51 @@ class ArrayNet(NeuralNet):
             self.initialize_callbacks()  # drops the disabled callback
         lr = self._setting("finetune_lr")
         lr = 0.1 * self.lr if lr is None else lr
+        self.finetuning_ = True
+        if "_pending_optimizer" in self.__dict__:
+            self._finetune_lr = lr  # applied when the optimizer is built
+            return self
         for group in self.optimizer_.param_groups:
             group["lr"] = lr
-        self.finetuning_ = True
         return self
+
+    # --- an optimizer built only for training ------------------------------------
+    # torch builds every optimizer under ``torch._disable_dynamo``, whose first
+    # call imports ``torch._dynamo`` (1-2 s on a CPU). A net restored only to
+    # predict (``noisyactive export``, ``query``) never needs one.
+    def defer_optimizer(self, state):
+        """At the next :meth:`initialize`, skip building the optimizer; build it
+        from ``state`` (an optimizer ``state_dict``) when training starts."""
+        self._defer_next = True
+        self._pending_optimizer = state
+        return self
+
+    def initialize_optimizer(self, *args, **kwargs):
+        if self.__dict__.pop("_defer_next", False):
+            if "optimizer" not in self._optimizers:  # as setting it would
+                self._register_attribute("optimizer", None)
+            return self
+        self.__dict__.pop("_pending_optimizer", None)
+        return super().initialize_optimizer(*args, **kwargs)
+
+    def ensure_optimizer(self):
+        """Build the optimizer a :meth:`defer_optimizer` left out."""
+        state = self.__dict__.pop("_pending_optimizer", None)
+        if state is None:
+            return self
+        super().initialize_optimizer()
+        self.optimizer_.load_state_dict(state)
+        lr = self.__dict__.pop("_finetune_lr", None)
+        if lr is not None:
+            for group in self.optimizer_.param_groups:
+                group["lr"] = lr
+        return self
+
+    def optimizer_state(self):
+        """The optimizer's ``state_dict`` (the deferred one, unchanged)."""
+        if "_pending_optimizer" in self.__dict__:
+            return self._pending_optimizer
+        return self.optimizer_.state_dict()
 
     # --- data -------------------------------------------------------------------
     def to_tensors(self, X, y=None):
@@ -245,6 +286,7 @@ class ArrayNet(NeuralNet):
         ``max_epochs``) that the progress callbacks read; a callback's
         ``KeyboardInterrupt`` (``EarlyStopping``) ends training, as in skorch."""
         self.epochs_planned_ = self.max_epochs if epochs is None else epochs
+        self.ensure_optimizer()
         return super().partial_fit(X, y, classes=classes, epochs=epochs, **fit_params)
 
     def on_epoch_end(self, net, **kwargs):

@@ -205,7 +205,7 @@ nn.Module class or instance
             "input_shape": list(self.input_shape_),
             "n_features_in": int(self.n_features_in_),
             "module": self.net_.module_.state_dict(),
-            "optimizer": self.net_.optimizer_.state_dict(),
+            "optimizer": self.net_.optimizer_state(),
             "n_epochs_done": int(self.net_.n_epochs_done_),
             "stats": [self.net_.module_.mean.cpu(), self.net_.module_.std.cpu()],
             "rng": self.net_.get_rng_state(),
@@ -221,9 +221,9 @@ nn.Module class or instance
         self.n_features_in_ = int(state["n_features_in"])
         shape = (1, *self.input_shape_)
         dummy = np.zeros(shape, np.uint8 if self.input_kind_ == "image" else np.float32)
-        self.net_ = self._make_net(dummy).initialize()
+        net = self._make_net(dummy)
+        self.net_ = net.defer_optimizer(state["optimizer"]).initialize()
         self.net_.module_.load_state_dict(state["module"])
-        self.net_.optimizer_.load_state_dict(state["optimizer"])
         self.net_.start_finetuning()  # the saved lr may be the cosine's last
         self.net_.n_epochs_done_ = int(state["n_epochs_done"])
         if "rng" in state:

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from sklearn.utils import Bunch
 
 from noisyactive.config._schema import as_config, config_changes
 
-__all__ = ["load_user_data", "run_user_campaign", "import_oracle"]
+__all__ = ["load_user_data", "run_user_campaign", "import_oracle", "warn_large_budget"]
 
 _SPLITS = {
     "": "train",
@@ -241,6 +242,26 @@ def check_rerun(config, folder, source="config"):
     os.replace(tmp, record_path)
 
 
+def warn_large_budget(config, n_rows):
+    """Warn when the budget (labels per round x rounds) asks the expert for
+    more than half of the ``n_rows`` training rows."""
+    from noisyactive.active._state import resolve_batch_size
+
+    per_round = resolve_batch_size(config.budget_per_round, n_rows)
+    total = per_round * int(config.n_rounds)
+    if n_rows and total > 0.5 * n_rows:
+        warnings.warn(
+            f"the budget is {total} labels ({per_round} per round x "
+            f"{config.n_rounds} rounds) for {n_rows} training rows: "
+            f"{total / n_rows:.0%} of them. The method pays off when the "
+            "expert reviews a small share (the rows phase 1 doubts most); lower "
+            "budget_per_round or n_rounds unless you mean to review most rows.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return total
+
+
 def run_user_campaign(config, out, *, restart=False, source="config"):
     """Phase 1 and the relabeling rounds on the user's data with their oracle."""
     config = as_config(config)
@@ -258,6 +279,13 @@ def run_user_campaign(config, out, *, restart=False, source="config"):
     ask = config.oracle == "ask"
     oracle = None if ask else import_oracle(config.oracle)
     data = load_user_data(config)
+    warn_large_budget(config, len(data.y))
+    log(
+        f"{len(data.y)} training rows read; building the networks "
+        f"({config.module}, {config.image_size} px images)"
+        if data.paths is not None
+        else f"{len(data.y)} training rows read; building the networks"
+    )
 
     from noisyactive.active import ActiveLabelCleaner
     from noisyactive.config._models import make_classifier, make_filter
@@ -269,6 +297,10 @@ def run_user_campaign(config, out, *, restart=False, source="config"):
         images = dict(image_size=config.image_size, cache_dir=config.cache_dir)
         estimator.set_params(**images)
         classifier.set_params(**images)
+    # Epoch lines with elapsed time and ETA (stderr) from the first epoch on:
+    # phase 1 at 64 px on a CPU takes minutes.
+    estimator.set_params(verbose=1)
+    classifier.set_params(verbose=1)
     cleaner = ActiveLabelCleaner(
         estimator=estimator,
         classifier=classifier,

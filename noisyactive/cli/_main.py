@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from noisyactive.cli._campaign import run_user_campaign
@@ -150,8 +151,31 @@ def _run_experiments(config, out, seeds, title, jobs=1):
     return summary
 
 
+def format_warning(message, category, filename, lineno, line=None):
+    """A warning as the command line shows it: ``noisyactive: warning: ...``,
+    without the file and line inside a library that raised it."""
+    kind = "" if category is UserWarning else f" ({category.__name__})"
+    return f"noisyactive: warning{kind}: {message}\n"
+
+
+@contextlib.contextmanager
+def cli_warnings():
+    """Warnings printed by :func:`format_warning` while the command runs."""
+    previous = warnings.formatwarning
+    warnings.formatwarning = format_warning
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
+
+
 def main(argv=None):
     """Entry point of the ``noisyactive`` command."""
+    with cli_warnings():
+        return _main(argv)
+
+
+def _main(argv):
     parser = argparse.ArgumentParser(
         prog="noisyactive",
         description="Noisy-label filtering (Co-teaching + VOG) and budgeted active "

@@ -1,5 +1,6 @@
 """The noise-rate estimate of :class:`~noisyactive.NoisyLabelFilter` (a mixin)."""
 
+import sys
 import warnings
 
 from noisyactive.base import NETWORK_PARAMS
@@ -30,10 +31,21 @@ class NoiseEstimateMixin:
         """The object whose ``estimate(X, y)`` runs before training."""
         if not isinstance(self.noise_estimator, str):
             return self.noise_estimator
+        epochs = max(1, self.max_epochs // 2)
         clf = self._make_classifier().set_params(
-            max_epochs=max(1, self.max_epochs // 2)
+            max_epochs=epochs, verbose=self.verbose
         )
-        return CrossFitNoiseEstimator(clf, random_state=self.random_state)
+        estimator = CrossFitNoiseEstimator(clf, random_state=self.random_state)
+        if self.verbose:  # minutes before phase 1's first epoch on a CPU
+            fits = estimator.n_repeats * estimator.n_splits
+            print(
+                f"{type(self).__name__}: estimating the noise rate "
+                f"(forget_rate='auto'): {fits} classifiers of {epochs} epoch(s), "
+                "each on part of the data, before phase 1 trains",
+                file=sys.stderr,
+                flush=True,
+            )
+        return estimator
 
     def _estimate_noise(self, X, y_enc):
         """The pre-training estimate of ``forget_rate="auto"`` (cross-fitted

@@ -128,7 +128,10 @@ class BaseNetEstimator(ClassifierMixin, BaseEstimator):
             )
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
-    def _prepare(self, X, y=None, *, reset):
+    def _prepare(self, X, y=None, *, reset, net_input=True):
+        """X (and y) checked; with ``net_input``, as the network reads it (the
+        frozen trunk's cached features when the trunk is cached, else the
+        images or features themselves)."""
         X, y = prepare_input(
             self,
             X,
@@ -137,9 +140,13 @@ class BaseNetEstimator(ClassifierMixin, BaseEstimator):
             image_size=self.image_size,
             cache_dir=self.cache_dir,
         )
-        if self._caches_trunk():
-            X = self._trunk_features(X)
+        if net_input:
+            X = self._net_input(X)
         return X, y
+
+    def _net_input(self, X):
+        """Prepared X as the network reads it (see :meth:`_prepare`)."""
+        return self._trunk_features(X) if self._caches_trunk() else X
 
     # -- a frozen pretrained trunk, computed once per image ------------------------
     def _caches_trunk(self):

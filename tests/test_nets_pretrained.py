@@ -264,3 +264,27 @@ def test_trunk_cache_keys_on_image_shape_and_handles_no_rows(tmp_path):
     wide = np.zeros((1, 3, 32, 64), dtype=np.uint8)  # the same bytes
     assert cache.features(net, tall).shape[-2:] != cache.features(net, wide).shape[-2:]
     assert cache.features(net, tall[:0]).shape[:2] == (0, 1)
+
+
+@needs_extra
+def test_cached_trunk_with_the_noise_rate_estimate(tmp_path):
+    # forget_rate="auto" cross-fits classifiers of the same network on the
+    # images (they prepare them themselves) before the filter trains on the
+    # cached features: all of it from one trunk pass per image and view.
+    X, y = _images(36, side=32)
+    filt = NoisyLabelFilter(
+        module="efficientnet_lite0",
+        weights="imagenet",
+        freeze="trunk",
+        forget_rate="auto",
+        num_gradual=1,
+        max_epochs=2,
+        batch_size=12,
+        cache_dir=str(tmp_path),
+        random_state=0,
+    )
+    _frozen.TRUNK_IMAGES_COMPUTED["count"] = 0
+    filt.fit(X, y)
+    assert 0 <= filt.forget_rate_ < 1
+    assert _frozen.TRUNK_IMAGES_COMPUTED["count"] == len(X) * 8
+    assert filt.predict(X).shape == (36,)

@@ -313,7 +313,10 @@ random_state, verbose
         self
         """
         # Everything is checked before any training (the cross-fit included).
-        X, y = self._prepare(X, y, reset=True)
+        # The noise-rate cross-fit gets the inputs (its estimators prepare them
+        # themselves); the networks get them as they read them.
+        X_in, y = self._prepare(X, y, reset=True, net_input=False)
+        X = self._net_input(X_in)
         y_enc = self._encode_labels(y)
         transition = self._check_transition_matrix()
         valid = self._validation_arrays(X_val, y_val, all_known=True)
@@ -324,7 +327,7 @@ random_state, verbose
             self._check_cross_fit_counts(y_enc)
             kwargs["module"]()  # the network builds (module, kwargs, weights)
 
-        noise = self._estimate_noise(X, y_enc) if before else None
+        noise = self._estimate_noise(X_in, y_enc) if before else None
         if self.forget_rate != "auto":  # symmetric noise unless T is given
             noise = Bunch(rate=float(self.forget_rate), rate_std=0.0, transition=None)
         if transition is None and noise is not None:

@@ -288,3 +288,10 @@ def test_cached_trunk_with_the_noise_rate_estimate(tmp_path):
     assert 0 <= filt.forget_rate_ < 1
     assert _frozen.TRUNK_IMAGES_COMPUTED["count"] == len(X) * 8
     assert filt.predict(X).shape == (36,)
+
+
+def test_dihedral_views_of_non_square_images_keep_their_shape():
+    x = torch.arange(6.0).reshape(1, 1, 2, 3)
+    v = dihedral_views(x, 8)
+    assert v.shape == (1, 8, 1, 2, 3)
+    assert len({tuple(t.flatten().tolist()) for t in v[0]}) == 4

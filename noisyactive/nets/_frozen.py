@@ -185,12 +185,17 @@ def dihedral_views(x, n_views):
     >>> v.shape, bool((v[:, 0] == x).all()), v[0, 4, 0].tolist()
     (torch.Size([1, 8, 1, 2, 2]), True, [[1.0, 0.0], [3.0, 2.0]])
     """
+    # A right-angle rotation of a non-square image changes its shape: those
+    # images get the 4 views that keep it (flips and the half turn).
+    turns = range(4) if x.shape[-1] == x.shape[-2] else (0, 2)
     views = []
     for flip in (False, True):
         base = torch.flip(x, dims=(-1,)) if flip else x
-        for r in range(4):
+        for r in turns:
             views.append(torch.rot90(base, r, dims=(-2, -1)))
-    return torch.stack(views[:n_views], dim=1)
+    views = views[:n_views]
+    views += views[: n_views - len(views)]  # repeated to keep n_views per image
+    return torch.stack(views, dim=1)
 
 
 def _row_digests(X):

@@ -470,17 +470,21 @@ def json_section(title, data):
 
 def partial_section(paths):
     """Finished parts of seeds still running (``results/partial/*.json``: the
-    runner's per-seed resume files, copied as they stood)."""
+    runner's per-seed resume files, copied as they stood, named
+    ``<config>_seed<k>.json``)."""
     lines = [
-        "## HAM10000, current CPU configuration: partial runs (seed 0, in progress)",
+        "## HAM10000: partial runs (parts of a seed that finished)",
         "",
-        "Command: `sh benchmarks/run_ham_cpu.sh` (`python benchmarks/run_benchmark.py "
-        "--config ham10000_p05|ham10000_p04 --seeds 0 --threads 1`); 32 px, small "
-        'CNN of width 32, 30 epochs, augmentation, `forget_rate="auto"`. Only the '
-        "parts below finished in the session; no method's active-learning curve did.",
+        "Command: `python benchmarks/run_benchmark.py --config CONFIG --data "
+        "/work/shared/data/ham10000 --seeds 0 --out benchmarks/results --threads 1` "
+        "(CONFIG: the run's name below, `benchmarks/configs/CONFIG.json`). Only the "
+        "parts below finished in the session; a method's active-learning curve "
+        "shows its last finished round. Per-class recall is of the clean samples "
+        "(phase 1) or of the test set (a classifier), classes in sorted order "
+        "(HAM10000: akiec, bcc, bkl, df, mel, nv, vasc).",
         "",
-        "| run | part | test macro-F1 | kept | precision | wall s |",
-        "|---|---|---|---|---|---|",
+        "| run | part | test macro-F1 | kept | precision | per-class recall | wall s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for path in paths:
         for part, r in json.loads(path.read_text()).items():
@@ -488,12 +492,13 @@ def partial_section(paths):
             if "curve" in r and r["curve"]:  # an AL method: its last round
                 f1 = r["curve"][-1]["macro_f1"]
                 part += f" (after {r['curve'][-1]['labels_used']} labels)"
+            recall = " / ".join(f"{v:.2f}" for v in r.get("recall_per_class", []))
             lines.append(
                 f"| {path.stem} | {part} | "
                 + (f"{f1:.3f}" if f1 is not None else "–")
                 + f" | {r.get('n_kept', '–')} | "
                 + (f"{r['precision']:.3f}" if "precision" in r else "–")
-                + f" | {r.get('wall_s', 0):.0f} |"
+                + f" | {recall or '–'} | {r.get('wall_s', 0):.0f} |"
             )
     lines.append("")
     return "\n".join(lines)

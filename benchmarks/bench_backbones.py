@@ -22,6 +22,21 @@ import sys
 import time
 from pathlib import Path
 
+
+def _effnet(size, weights="imagenet", **params):
+    """An EfficientNet-Lite0 configuration (SGD 0.01, batch 64)."""
+    return dict(
+        size=size,
+        params=dict(
+            module="efficientnet_lite0",
+            weights=weights,
+            lr=0.01,
+            batch_size=64,
+            **params,
+        ),
+    )
+
+
 CONFIGS = {
     # The fair benchmark's current network (benchmarks/configs/ham10000_p05.json).
     "small_cnn_32px": dict(
@@ -34,58 +49,11 @@ CONFIGS = {
             batch_size=128,
         ),
     ),
-    "effnet_lite0_imagenet_ft_64px": dict(
-        size=64,
-        params=dict(
-            module="efficientnet_lite0",
-            weights="imagenet",
-            max_epochs=6,
-            lr=0.01,
-            batch_size=64,
-        ),
-    ),
-    "effnet_lite0_random_ft_64px": dict(
-        size=64,
-        params=dict(
-            module="efficientnet_lite0",
-            weights=None,
-            max_epochs=6,
-            lr=0.01,
-            batch_size=64,
-        ),
-    ),
-    "effnet_lite0_imagenet_ft_96px": dict(
-        size=96,
-        params=dict(
-            module="efficientnet_lite0",
-            weights="imagenet",
-            max_epochs=6,
-            lr=0.01,
-            batch_size=64,
-        ),
-    ),
-    "effnet_lite0_imagenet_frozen12_128px": dict(
-        size=128,
-        params=dict(
-            module="efficientnet_lite0",
-            weights="imagenet",
-            freeze=12,
-            max_epochs=15,
-            lr=0.01,
-            batch_size=64,
-        ),
-    ),
-    "effnet_lite0_imagenet_frozen16_64px": dict(
-        size=64,
-        params=dict(
-            module="efficientnet_lite0",
-            weights="imagenet",
-            freeze=16,
-            max_epochs=30,
-            lr=0.01,
-            batch_size=64,
-        ),
-    ),
+    "effnet_lite0_imagenet_ft_64px": _effnet(64, max_epochs=6),
+    "effnet_lite0_random_ft_64px": _effnet(64, weights=None, max_epochs=6),
+    "effnet_lite0_imagenet_ft_96px": _effnet(96, max_epochs=6),
+    "effnet_lite0_imagenet_frozen12_128px": _effnet(128, freeze=12, max_epochs=15),
+    "effnet_lite0_imagenet_frozen16_64px": _effnet(64, freeze=16, max_epochs=30),
 }
 
 

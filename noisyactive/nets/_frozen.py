@@ -267,21 +267,23 @@ class TrunkFeatureCache:
                 probe = net.features(torch.zeros((1, *X.shape[1:]), device=device))
             return np.empty((0, self.n_views, *probe.shape[1:]), dtype=np.float16)
         digests = _row_digests(X)
-        found = {}
+        chunks, found = [], {}  # digest -> (chunk number, row in that chunk)
         for _, rows, feats in self._chunks(key):
+            chunks.append(feats)
             for i, d in enumerate(rows):
-                found.setdefault(bytes(d), (feats, i))
+                found.setdefault(bytes(d), (len(chunks) - 1, i))
         missing = [i for i, d in enumerate(digests) if bytes(d) not in found]
         if missing:
             fresh = self._compute(net, X[missing], device)
             self._store(key, digests[missing], fresh)
+            chunks.append(fresh)
             for j, i in enumerate(missing):
-                found[bytes(digests[i])] = (fresh, j)
-        first = found[bytes(digests[0])][0]
-        out = np.empty((len(X), *first.shape[1:]), dtype=np.float16)
-        for i, d in enumerate(digests):
-            feats, j = found[bytes(d)]
-            out[i] = feats[j]
+                found[bytes(digests[i])] = (len(chunks) - 1, j)
+        where = np.array([found[bytes(d)] for d in digests])
+        out = np.empty((len(X), *chunks[where[0, 0]].shape[1:]), dtype=np.float16)
+        for c in np.unique(where[:, 0]):  # one gather per chunk, not per row
+            take = np.flatnonzero(where[:, 0] == c)
+            out[take] = chunks[c][where[take, 1]]
         return out
 
     def _compute(self, net, X, device):

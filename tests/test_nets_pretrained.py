@@ -12,6 +12,7 @@ from torch import nn
 
 from noisyactive import NetClassifier, NoisyLabelFilter
 from noisyactive.nets import EfficientNetLite, ResNet18, _frozen, pretrained_input_norm
+from noisyactive.nets import final_linear as final_linear_of
 from noisyactive.nets._frozen import (
     FrozenTrunkNet,
     TrunkFeatureCache,
@@ -295,3 +296,52 @@ def test_dihedral_views_of_non_square_images_keep_their_shape():
     v = dihedral_views(x, 8)
     assert v.shape == (1, 8, 1, 2, 3)
     assert len({tuple(t.flatten().tolist()) for t in v[0]}) == 4
+
+
+@needs_extra
+def test_warm_start_continues_both_cached_networks(tmp_path):
+    # The cleaner's Co-teaching refit (experiments.make_finetune_filter): a
+    # second fit with warm_start starts each network from its own trained
+    # weights and reads the cached trunk features again.
+    X, y = _images(36, side=32)
+    filt = NoisyLabelFilter(
+        module="efficientnet_lite0",
+        weights="imagenet",
+        freeze=16,
+        forget_rate=0.2,
+        num_gradual=1,
+        max_epochs=2,
+        batch_size=12,
+        cache_dir=str(tmp_path),
+        random_state=0,
+    ).fit(X, y)
+    trained = [final_linear_of(n).weight.detach().clone() for n in filt.net_.ensemble()]
+    assert not torch.allclose(trained[0], trained[1])
+    _frozen.TRUNK_IMAGES_COMPUTED["count"] = 0
+    filt.set_params(warm_start=True, lr=1e-12, max_epochs=1).fit(X, y)
+    assert _frozen.TRUNK_IMAGES_COMPUTED["count"] == 0
+    for net, before in zip(filt.net_.ensemble(), trained, strict=True):
+        assert isinstance(net, FrozenTrunkNet)
+        assert torch.allclose(final_linear_of(net).weight, before, atol=1e-6)
+    # Without warm_start the networks start afresh (the heads are re-drawn).
+    filt.set_params(warm_start=False).fit(X, y)
+    assert not torch.allclose(final_linear_of(filt.net_.module_).weight, trained[0])
+
+
+def test_warm_start_refuses_networks_of_another_shape():
+    X, y = _images(24, side=8)
+    filt = NoisyLabelFilter(
+        module="small_cnn", max_epochs=1, forget_rate=0.2, random_state=0
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="warm_start=True"):
+        filt.set_params(warm_start=True).fit(X, np.arange(24) % 4)
+
+
+def test_a_fitted_module_given_back_is_wrapped_once():
+    # net.module_ is the user's network inside the input normalisation the
+    # estimator adds; given back as module= it is unwrapped, not wrapped twice.
+    X, y = _images(24, side=8)
+    first = NetClassifier(module=_TinyNet(), max_epochs=1, random_state=0).fit(X, y)
+    again = NetClassifier(module=first.net_.module_, max_epochs=1, random_state=0)
+    again.fit(X, y)
+    assert isinstance(again.net_.module_.body, _TinyNet)

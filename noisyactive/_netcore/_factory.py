@@ -32,6 +32,7 @@ __all__ = [
     "cpu_bf16_supported",
     "input_stats",
     "resolve_device",
+    "unwrap_network",
 ]
 
 NAMED_MODULES = {
@@ -181,7 +182,7 @@ class NetworkFactory:
         return cls(**kw)
 
     def __call__(self):
-        body = self._body()
+        body = unwrap_network(self._body())
         final_linear(body)  # refuse early if it does not end in nn.Linear
         k = n_frozen_units(self.freeze, len(trunk_units(body)))
         if k and self.weights is not None and getattr(body, "fresh_stem", False):
@@ -196,6 +197,15 @@ class NetworkFactory:
         if k:
             body = PartlyFrozen(body, k)
         return InputNorm(body, *self.stats)
+
+
+def unwrap_network(module):
+    """The network inside the wrappers this factory adds (input normalisation,
+    a frozen trunk), so that a trained ``net.module_`` given back as ``module=``
+    (a warm start) is wrapped once, not twice."""
+    while isinstance(module, (InputNorm, PartlyFrozen, FrozenTrunkNet)):
+        module = module.body
+    return module
 
 
 def input_stats(X, input_kind):

@@ -109,25 +109,11 @@ def duplicate_methods(methods, config):
     return {m: same[m] for m in methods if m in same and same[m] in methods}
 
 
-def warm_start(filt):
-    """A ``module`` for the next :class:`NoisyLabelFilter` fit that starts from
-    ``filt``'s two trained networks (a copy of each, in turn), so that fit
-    fine-tunes Co-teaching instead of training it from scratch."""
-    bodies = [copy.deepcopy(net.body).cpu() for net in filt.net_.ensemble()]
-    built = []
-
-    def trained_network(**kwargs):
-        body = copy.deepcopy(bodies[len(built) % len(bodies)])
-        built.append(body)
-        return body
-
-    return trained_network
-
-
 def make_finetune_filter(config, seed, previous, forget_rate):
-    """Co-teaching fine-tuned from ``previous`` for ``refit_epochs`` epochs at
-    the classifier's fine-tune learning rate (lr / 10, constant) and a constant
-    forget rate: the training budget every method gets per round."""
+    """Co-teaching fine-tuned from ``previous``'s two networks (``warm_start``)
+    for ``refit_epochs`` epochs at the classifier's fine-tune learning rate
+    (lr / 10, constant) and a constant forget rate: the training budget every
+    method gets per round."""
     config = as_config(config)
     filt = make_filter(
         config,
@@ -137,11 +123,9 @@ def make_finetune_filter(config, seed, previous, forget_rate):
         epochs=config.refit_epochs,
         forget_rate=forget_rate,
     )
-    return filt.set_params(
-        module=warm_start(previous),
-        lr=config.lr / 10,
-        lr_schedule=None,
-        num_gradual=0,
+    filt.set_params(lr=config.lr / 10, lr_schedule=None, num_gradual=0)
+    return copy.deepcopy(previous).set_params(
+        **{**filt.get_params(deep=False), "warm_start": True}
     )
 
 

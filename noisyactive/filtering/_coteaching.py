@@ -1,5 +1,6 @@
 """Two co-taught networks in one skorch net (Han et al. 2018 + VOG mix)."""
 
+import copy
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -56,6 +57,30 @@ class CoTeachingConfig:
         names = {f.name for f in fields(cls)} - set(values)
         params = estimator.get_params(deep=False)
         return cls(**{n: params[n] for n in names if n in params}, **values)
+
+
+def trained_states(estimator):
+    """A copy of each fitted network's weights (``warm_start``), or None for an
+    estimator not fitted yet."""
+    net = getattr(estimator, "net_", None)
+    if net is None:
+        return None
+    return [copy.deepcopy(m.state_dict()) for m in net.ensemble()]
+
+
+def load_trained_networks(net, states):
+    """Load ``states`` (one state dict per network, as a fitted filter's
+    ensemble had them) into the initialised ``net``: ``warm_start``."""
+    for module, state in zip(net.ensemble(), states, strict=True):
+        try:
+            module.load_state_dict(state)
+        except RuntimeError as exc:
+            raise ValueError(
+                "warm_start=True, but the networks this fit builds differ from the "
+                "fitted ones: keep module, module_kwargs, weights, freeze and the "
+                "classes as they were, or set warm_start=False."
+            ) from exc
+    return net
 
 
 class CoTeachingNet(ArrayNet):

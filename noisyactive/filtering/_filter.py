@@ -1,19 +1,25 @@
 """NoisyLabelFilter: phase 1 of Khanal et al. (2024)."""
 
-import warnings
-
 import numpy as np
 import torch
 from sklearn.utils import Bunch
 
 from noisyactive.base import BaseNetEstimator
-from noisyactive.filtering._coteaching import CoTeachingConfig, CoTeachingNet
+from noisyactive.filtering._coteaching import (
+    CoTeachingConfig,
+    CoTeachingNet,
+    load_trained_networks,
+    trained_states,
+)
 from noisyactive.filtering._filter_noise import NoiseEstimateMixin
 from noisyactive.filtering._final import FinalSelectionMixin
 from noisyactive.filtering._noise_estimator import loss_mixture_bunch
 from noisyactive.filtering._quota import estimate_class_clean_counts
 from noisyactive.filtering._rules import SELECTION_RULES
-from noisyactive.filtering._schedule import warn_if_batch_keeps_nothing
+from noisyactive.filtering._schedule import (
+    warn_if_batch_keeps_nothing,
+    warn_if_kept_nothing,
+)
 from noisyactive.utils import check_transition_matrix
 from noisyactive.utils._param_validation import (
     HasMethods,
@@ -131,6 +137,10 @@ random_state, verbose
         decay 1e-4, cosine schedule, the paper's augmentations for images, CUDA with
         bf16 autocast when present). A ``batch_size`` larger than the data trains
         on one full batch.
+    warm_start : bool, default=False
+        A second ``fit`` starts each network from its trained weights (new
+        optimizer and schedules, same network parameters), reusing a frozen
+        trunk's cached features: the cleaner's Co-teaching refit does this.
 
     Attributes
     ----------
@@ -214,6 +224,7 @@ random_state, verbose
         "vog_normalize": [StrOptions({"class"}), None],
         "vog_dtype": [StrOptions({"float32", "float16"})],
         "selection": [StrOptions({"batch", "class_quota"})],
+        "warm_start": ["boolean"],
         "transition_matrix": ["array-like", None],
         "final_selection": [
             StrOptions(set(SELECTION_RULES)),
@@ -254,6 +265,7 @@ random_state, verbose
         precision="auto",
         optimizer=torch.optim.SGD,
         freeze=None,
+        warm_start=False,
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -286,6 +298,7 @@ random_state, verbose
         self.precision = precision
         self.optimizer = optimizer
         self.freeze = freeze
+        self.warm_start = warm_start
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
@@ -341,8 +354,13 @@ random_state, verbose
             forget_rate=rate,
             record=self._selection_recordings(),
         )
+        trained = trained_states(self) if self.warm_start else None
         self.net_ = self._net_class(coteaching=config, valid_data=valid, **kwargs)
-        self.net_.fit(X, y_enc)
+        if trained is None:
+            self.net_.fit(X, y_enc)
+        else:  # skorch's own warm start: no new initialisation
+            load_trained_networks(self.net_.initialize(), trained)
+            self.net_.partial_fit(X, y_enc)
         result = self.net_.release_training_state()
         self.clean_mask_ = result["clean_mask"]
         self.selection_rate_ = result["selection_rate"]
@@ -363,15 +381,7 @@ random_state, verbose
         self.noise_estimate_ = noise if self.forget_rate == "auto" else None
         self._finish_training()
         self._finish_selection(X, y_enc, result)
-        if not self.clean_mask_.any():
-            warnings.warn(
-                f"The selection kept no sample in the last epoch (forget_rate_="
-                f"{self.forget_rate_:.3g}, batch_size={kwargs['batch_size']}): "
-                "clean_mask_ is all False. Use a larger batch_size or a smaller "
-                "forget_rate.",
-                UserWarning,
-                stacklevel=2,
-            )
+        warn_if_kept_nothing(self.clean_mask_, self.forget_rate_, kwargs["batch_size"])
         return self
 
     def fit_resample(self, X, y, **fit_params):
@@ -384,9 +394,5 @@ random_state, verbose
         """
         self.fit(X, y, **fit_params)
         mask = self.clean_mask_
-        X_out = (
-            X[mask]
-            if hasattr(X, "__getitem__") and hasattr(X, "shape")
-            else (np.asarray(X, dtype=object)[mask])
-        )
+        X_out = X[mask] if hasattr(X, "shape") else np.asarray(X, dtype=object)[mask]
         return X_out, np.asarray(y)[mask]

@@ -3,7 +3,12 @@
 import math
 import warnings
 
-__all__ = ["forget_rate_schedule", "n_remember", "warn_if_batch_keeps_nothing"]
+__all__ = [
+    "forget_rate_schedule",
+    "n_remember",
+    "warn_if_batch_keeps_nothing",
+    "warn_if_kept_nothing",
+]
 
 
 def forget_rate_schedule(epoch, forget_rate, num_gradual=10, exponent=1.0):
@@ -56,6 +61,19 @@ def warn_if_batch_keeps_nothing(batch_size, forget_rate):
         f"batch_size={batch_size} with forget_rate={forget_rate} keeps no sample "
         f"of a batch once the warm-up ends (R = floor((1 - tau) b) = 0), so the "
         f"selection is meaningless; use batch_size > {1 / (1 - forget_rate):.3g}.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def warn_if_kept_nothing(clean_mask, forget_rate, batch_size):
+    """Warn when a fit's selection kept no sample in its last epoch."""
+    if clean_mask.any():
+        return
+    warnings.warn(
+        f"The selection kept no sample in the last epoch (forget_rate_="
+        f"{forget_rate:.3g}, batch_size={batch_size}): clean_mask_ is all False. "
+        "Use a larger batch_size or a smaller forget_rate.",
         UserWarning,
         stacklevel=3,
     )

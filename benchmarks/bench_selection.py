@@ -38,6 +38,14 @@ SETTINGS = {
     "digits_sym_0.4": ("symmetric", 0.4),
     "digits_pair_0.4": ("pairflip", 0.4),
 }
+#: HAM10000 settings: the pretrained fair benchmark's configuration (its data,
+#: split, noise and Co-teaching filter, EfficientNet-Lite0 on a cached frozen
+#: trunk). Phase 1 only: a classifier per candidate would cost 3-5 CPU-minutes
+#: each, so their test macro-F1 is left out ("–").
+CONFIG_SETTINGS = {
+    "ham_p04_pretrained": "ham10000_p04_pretrained",
+    "ham_p05_pretrained": "ham10000_p05_pretrained",
+}
 NET = dict(module="small_cnn", augment=False, max_epochs=20, batch_size=64, lr=0.05)
 FILTER = dict(NET, num_gradual=8)
 
@@ -67,30 +75,98 @@ def _test_f1(d, keep, seed):
     return float(f1_score(d.y_test, pred, labels=np.arange(10), average="macro"))
 
 
-def _metrics(d, keep, seed):
-    clean = ~d.noise_mask
+def _metrics(d, keep, seed, test=True):
     true = d.y_train_true
+    clean = d.y_train == true
     recall = [
         float(keep[clean & (true == c)].mean()) if (clean & (true == c)).any() else None
-        for c in range(10)
+        for c in np.unique(true)
     ]
     return {
         "kept": int(keep.sum()),
         "precision": float(clean[keep].mean()) if keep.any() else 0.0,
         "clean_recall": float(keep[clean].mean()),
         "class_recall": recall,
-        "test_macro_f1": _test_f1(d, keep, seed),
+        "test_macro_f1": _test_f1(d, keep, seed) if test else None,
+    }
+
+
+def _candidates(filt, X, metrics, fit_variant):
+    """Every rule of SELECTION_RULES and cleanlab's prune_by_class rescored on
+    ``filt``, with and without class quotas, and the in-training variants
+    (``fit_variant(**params)`` returns a fitted filter's clean mask)."""
+    from noisyactive.filtering import SELECTION_RULES, ConfidentJointRule
+
+    candidates = {}
+    rules = {name: name for name in SELECTION_RULES}
+    rules["cleanlab_prune_by_class"] = ConfidentJointRule("prune_by_class")
+    for name, rule in rules.items():
+        for quota in (None, "class"):
+            keep, _ = filt.rescore(X, rule, final_quota=quota)
+            label = name if quota is None else f"{name}+class_quota"
+            candidates[label] = metrics(keep)
+    for label, params in (
+        ("in-training class_quota", dict(selection="class_quota")),
+        ("in-training mix_ratio=0.3 (paper)", dict(mix_ratio=0.3)),
+    ):
+        candidates[label] = metrics(fit_variant(**params))
+    return candidates
+
+
+def run_config(setting, seed):
+    """One seed of a HAM10000 setting (``CONFIG_SETTINGS``), phase 1 only."""
+    from noisyactive.config._models import make_filter
+    from noisyactive.config._schema import as_config
+    from noisyactive.experiments._data import load_experiment_data
+    from noisyactive.filtering import VOGRule, VoteRule
+
+    name = CONFIG_SETTINGS[setting]
+    config = as_config(json.loads((HERE / "configs" / f"{name}.json").read_text()))
+    d = load_experiment_data(config, seed)
+    noise = float(config.noise_rate)
+    start = time.process_time()
+
+    def fit(**params):
+        filt = make_filter(config, "ct", seed, noise).set_params(**params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return filt.fit(d.X_train, d.y_train, X_val=d.X_val, y_val=d.y_val)
+
+    record = VoteRule([VOGRule("predicted"), VOGRule("eval")])
+    filt = fit(final_selection=record)
+    candidates = _candidates(
+        filt,
+        d.X_train,
+        lambda keep: _metrics(d, keep, seed, test=False),
+        lambda **params: fit(**params).clean_mask_,
+    )
+    classes, counts = np.unique(d.y_train_true, return_counts=True)
+    return {
+        "setting": setting,
+        "seed": seed,
+        "config": name,
+        "noise_kind": "symmetric",
+        "noise_rate": noise,
+        "realised_noise_rate": float(np.mean(d.y_train != d.y_train_true)),
+        "forget_rate": float(filt.forget_rate_),
+        "n_train": int(d.y_train.shape[0]),
+        "classes": [str(c) for c in classes],
+        "true_class_counts": counts.tolist(),
+        "rare_classes": np.argsort(counts, kind="stable")[:3].tolist(),
+        "candidates": candidates,
+        "cpu_s": round(time.process_time() - start, 1),
+        "env": {
+            "python": platform.python_version(),
+            "threads": os.environ.get("OMP_NUM_THREADS"),
+        },
+        "command": "python benchmarks/bench_selection.py --settings "
+        f"{setting} --seeds {seed}",
     }
 
 
 def run_one(setting, seed):
     from noisyactive.datasets import make_noisy_digits
-    from noisyactive.filtering import (
-        SELECTION_RULES,
-        ConfidentJointRule,
-        VOGRule,
-        VoteRule,
-    )
+    from noisyactive.filtering import VOGRule, VoteRule
 
     kind, p = SETTINGS[setting]
     d = make_noisy_digits(noise_rate=p, noise_kind=kind, random_state=seed)
@@ -98,20 +174,12 @@ def run_one(setting, seed):
     # Recording the extra VOGs does not change training (no random draws).
     record = VoteRule([VOGRule("predicted"), VOGRule("eval")])
     filt = _fit_filter(d, seed, final_selection=record)
-    candidates = {}
-    rules = {name: name for name in SELECTION_RULES}
-    rules["cleanlab_prune_by_class"] = ConfidentJointRule("prune_by_class")
-    for name, rule in rules.items():
-        for quota in (None, "class"):
-            keep, _ = filt.rescore(d.X_train, rule, final_quota=quota)
-            label = name if quota is None else f"{name}+class_quota"
-            candidates[label] = _metrics(d, keep, seed)
-    for label, params in (
-        ("in-training class_quota", dict(selection="class_quota")),
-        ("in-training mix_ratio=0.3 (paper)", dict(mix_ratio=0.3)),
-    ):
-        keep = _fit_filter(d, seed, **params).clean_mask_
-        candidates[label] = _metrics(d, keep, seed)
+    candidates = _candidates(
+        filt,
+        d.X_train,
+        lambda keep: _metrics(d, keep, seed),
+        lambda **params: _fit_filter(d, seed, **params).clean_mask_,
+    )
     counts = np.bincount(d.y_train_true, minlength=10)
     return {
         "setting": setting,
@@ -150,18 +218,19 @@ def markdown_table(rows):
     for setting in dict.fromkeys(r["setting"] for r in rows):
         runs = [r for r in rows if r["setting"] == setting]
         rare = runs[0]["rare_classes"]
+        names = runs[0].get("classes") or [f"digit {c}" for c in range(10)]
         seeds = ", ".join(str(r["seed"]) for r in runs)
         lines += [
             f"**{setting}**, seeds {seeds} (n = {len(runs)}), realised noise "
             f"{np.mean([r['realised_noise_rate'] for r in runs]):.3f}, estimated "
             f"forget rate {np.mean([r['forget_rate'] for r in runs]):.3f}, "
-            f"{runs[0]['n_train']} training images; rare digits (fewest true "
-            f"samples): {', '.join(map(str, rare))}.",
+            f"{runs[0]['n_train']} training images; rarest classes (fewest true "
+            f"samples): {', '.join(names[c] for c in rare)}.",
             "",
             "| candidate | kept | clean precision | clean recall | "
-            + " | ".join(f"recall digit {c}" for c in rare)
-            + " | test macro-F1 |",
-            "|---|---|---|---|" + "---|" * len(rare) + "---|",
+            + " | ".join(f"recall {names[c]}" for c in rare)
+            + " | lowest class recall | test macro-F1 |",
+            "|---|---|---|---|" + "---|" * len(rare) + "---|---|",
         ]
         for name in runs[0]["candidates"]:
             got = [r["candidates"][name] for r in runs]
@@ -171,8 +240,9 @@ def markdown_table(rows):
                 _ms([g["clean_recall"] for g in got]),
                 *(
                     _ms([g["class_recall"][c] for g in got])
-                    for c in rare  # the rare digits of the first seed
+                    for c in rare  # the rare classes of the first seed
                 ),
+                _ms([min(v for v in g["class_recall"] if v is not None) for g in got]),
                 _ms([g["test_macro_f1"] for g in got]),
             ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -188,7 +258,12 @@ def _stored(path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS))
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        default=list(SETTINGS),
+        choices=[*SETTINGS, *CONFIG_SETTINGS],
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--table", action="store_true", help="print stored rows")
@@ -201,7 +276,8 @@ def main(argv=None):
             for seed in args.seeds:
                 if (setting, seed) in done:
                     continue
-                row = run_one(setting, seed)
+                run = run_config if setting in CONFIG_SETTINGS else run_one
+                row = run(setting, seed)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with out.open("a") as fh:
                     fh.write(json.dumps(row) + "\n")

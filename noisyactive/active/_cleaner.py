@@ -24,7 +24,7 @@ from noisyactive.active._checks import (
     classifier_has,
     data_fingerprint,
 )
-from noisyactive.active._multi import ask_round, check_annotators
+from noisyactive.active._multi import ask_audit, ask_round, check_annotators
 from noisyactive.active._ranking import next_batch
 from noisyactive.active._state import CampaignState, resolve_batch_size
 from noisyactive.query import get_query_strategy
@@ -111,8 +111,10 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         within each noisy class so that every class is seen (rare classes
         oversampled; ``audit_weights_`` undo it), asked like a round (oracle,
         ``query``/``teach``, review page, CSV) and counted in the budget,
-        which becomes ``audit_size + batch_size * n_rounds``. Their answers
-        join the clean part; the first classifier is trained after them. The
+        which becomes ``audit_size + batch_size * n_rounds`` (answers: times
+        the answers per sample with several annotators, where the audit counts
+        each sample's consensus). Their answers join the clean part; the
+        first classifier is trained after them. The
         audit is ``history_[0]`` (``"kind": "audit"``, its answers are round
         0 in ``relabel_log_``) and its wrong-label counts update phase 1's
         estimate into one posterior (``noise_rate_``); ``n_rounds=0`` runs
@@ -337,9 +339,7 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 return self
             campaign.warn_if_budget_exceeds_pool()
             if campaign.state.audit_open:  # the audit: round 0, before any round
-                indices, scores = next_batch(campaign, X, 0)
-                ids = indices if sample_ids is None else sample_ids[indices]
-                campaign.ask(self.oracle, ids, X[indices], indices, scores)
+                ask_audit(campaign, X, sample_ids)
                 campaign.close_round(X, validation)
             k = resolve_batch_size(self.batch_size, X.shape[0])
             while campaign.state.n_rounds < self.n_rounds and self._several():

@@ -124,10 +124,11 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         audited rate: ``"auto"`` when that rate lies outside phase 1's
         interval, True always, False never (only with ``start="filter"`` and
         a phase-1 estimator that has ``forget_rate``).
-    consensus : {"majority", "dawid_skene"} or None, default=None
+    consensus : {"majority", "dawid_skene", "crowdlab"} or None, default=None
         How several answers make a label: None, the latest answer is the
         truth; ``"majority"``, ties left open (not relabeled);
-        ``"dawid_skene"``, EM over each annotator's confusion matrix.
+        ``"dawid_skene"``, EM over each annotator's confusion matrix;
+        ``"crowdlab"``, the classifier votes too (CROWDLAB, Goh et al. 2022).
     max_answers_per_sample, answers_per_query : int, default=None
         Answers a sample may get in all (None: one per annotator) and per
         query (None: every annotator of a dict oracle; 1 for a person). The

@@ -122,3 +122,24 @@ def test_damaged_model_votes_are_refused(tmp_path):
     write_state(tmp_path, header, arrays)
     with pytest.raises(CheckpointCorruptedError, match="model_votes has shape"):
         load_cleaner(tmp_path, labels_only=True)
+
+
+def test_annotator_accuracy_is_the_agreement_with_the_consensus():
+    X, y, y_noisy = _data()
+    cleaner = _cleaner(y).fit(X, y_noisy)
+    t = cleaner.answers_
+    for name, estimate in cleaner.annotator_accuracy_.items():
+        rows = t[t["annotator"] == name]
+        consensus = cleaner.labels_[rows["index"]]
+        assert estimate == pytest.approx((rows["label_code"] == consensus).mean())
+    # and close to what each simulated annotator really did
+    realized = {
+        name: (
+            t["label_code"][t["annotator"] == name]
+            == y[t["index"][t["annotator"] == name]]
+        ).mean()
+        for name in ("a", "b", "c")
+    }
+    assert (
+        max(abs(cleaner.annotator_accuracy_[k] - v) for k, v in realized.items()) < 0.1
+    )

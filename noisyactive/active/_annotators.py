@@ -128,7 +128,12 @@ def consensus_fit(state, rule=None):
         consensus = majority(vote_counts(idx, lab, n, k))
     else:
         consensus = np.where(answered, state.labels, -1)
-    soft = posterior
+    # Dawid-Skene's posterior is a model of the answers, so an annotator's
+    # accuracy is its expected share of right answers; CROWDLAB's averages in
+    # the classifier's spread, so there it is the share agreeing with the
+    # consensus, as for the other rules.
+    expected = posterior if rule == "dawid_skene" else None
+    soft = expected
     if soft is None:
         soft = np.zeros((n, k))
         rows = np.flatnonzero(consensus >= 0)
@@ -145,7 +150,7 @@ def consensus_fit(state, rule=None):
         "posterior": posterior,
         "consensus": consensus,
         "agreement": agreement(idx, lab, consensus),
-        "accuracy": annotator_accuracy(idx, ann, lab, m, consensus, posterior),
+        "accuracy": annotator_accuracy(idx, ann, lab, m, consensus, expected),
         "confusion": confusion,
     }
 

@@ -4,14 +4,16 @@ Three simulated annotators of accuracy 0.9 / 0.8 / 0.65 (errors towards one
 confusable class per class, :func:`noisyactive.active.simulated_annotators`),
 the same answer budget for every method (``--answers`` per round, ``--rounds``
 rounds): every answer is the truth (``consensus=None``, the last annotator
-asked wins), ``majority`` (ties left open), ``dawid_skene``, and the
-``second_opinion`` strategy (Dawid--Skene, one answer per query, answered
-samples may be asked again). Per round: the accuracy of the cleaned labels
-(``labels_`` against the true labels, over the training set and over the
-samples answered) and the test macro-F1 of the classifier. One JSON line per
-method, seed and round in ``benchmarks/results/annotators_digits.jsonl``.
+asked wins), ``majority`` (ties left open), ``dawid_skene``, ``crowdlab`` (the
+classifier as one more voter), and the ``second_opinion`` strategy
+(Dawid--Skene, one answer per query, answered samples may be asked again).
+Per round: the accuracy of the cleaned labels (``labels_`` against the true
+labels, over the training set and over the samples answered) and the test
+macro-F1 of the classifier. One JSON line per method, seed and round in
+``benchmarks/results/annotators_digits.jsonl``.
 
     python benchmarks/bench_annotators.py            # 3 seeds
+    python benchmarks/bench_annotators.py --methods crowdlab  # keep the others
     python benchmarks/bench_annotators.py --table    # print the stored table
 """
 
@@ -25,7 +27,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "annotators_digits.jsonl"
 ACCURACIES = {"a": 0.9, "b": 0.8, "c": 0.65}
-METHODS = ("single_as_truth", "majority", "dawid_skene", "second_opinion")
+METHODS = ("single_as_truth", "majority", "dawid_skene", "crowdlab", "second_opinion")
 
 
 def _data(seed):
@@ -82,11 +84,10 @@ def run(method, seed, *, answers, rounds):
         start="noisy",
         batch_size=answers // per_query,
         n_rounds=rounds,
-        consensus=None
-        if method == "single_as_truth"
-        else "dawid_skene"
-        if method in ("dawid_skene", "second_opinion")
-        else "majority",
+        consensus={
+            "single_as_truth": None,
+            "second_opinion": "dawid_skene",
+        }.get(method, method),
         answers_per_query=1 if method == "second_opinion" else None,
         refit="scratch",
         on_round_end=record,
@@ -129,15 +130,24 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--table", action="store_true")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=list(METHODS),
+        help="run these only; the stored rows of the others are kept",
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
+    stored = []
+    if out.exists():
+        stored = [json.loads(x) for x in out.read_text().splitlines() if x]
     if args.table:
-        rows = [json.loads(x) for x in out.read_text().splitlines() if x]
-        print("\n".join(markdown_table(rows)))
+        print("\n".join(markdown_table(stored)))
         return
-    rows = []
+    rows = [r for r in stored if r["method"] not in args.methods]
     for seed in range(args.seeds):
-        for method in METHODS:
+        for method in args.methods:
             t = time.time()
             rows += run(method, seed, answers=args.answers, rounds=args.rounds)
             print(f"seed {seed} {method}: {rows[-1]} ({time.time() - t:.1f} s)")

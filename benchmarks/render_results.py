@@ -608,7 +608,9 @@ def annotators_section(rows):
         "(errors towards one confusable class), 40% noisy labels, logistic "
         "regression, the same answer budget for every method (150 answers a "
         "round, 6 rounds). `single_as_truth`: every answer is the truth (the "
-        "last annotator asked wins); `second_opinion`: Dawid--Skene with one "
+        "last annotator asked wins); `crowdlab`: the classifier's probabilities "
+        "from before a sample's first answer as one more voter (CROWDLAB); "
+        "`second_opinion`: Dawid--Skene with one "
         "answer per query, answered samples may be asked again. Label "
         "accuracy over the training set and over the answered samples; ± is "
         "the sample std over the seeds.",

@@ -187,7 +187,7 @@ def test_format_2_checkpoint_opens_with_one_expert(tmp_path):
         random_state=0,
     ).fit(X, y_noisy)
     header, arrays = read_state(tmp_path)
-    assert header["format_version"] == 3
+    assert header["format_version"] == 4
     header["format_version"] = 2
     for key in ("annotators", "consensus"):
         del header[key]

@@ -292,3 +292,109 @@ def test_audit_size_is_checked_before_training():
     X, y, y_noisy = _data()
     with pytest.raises(ValueError, match="audit_size=2 cannot see each of the 3"):
         _cleaner(audit_size=2).fit(X, y_noisy)
+
+
+# -- the audit with several annotators ------------------------------------------
+
+ACCURACIES = {"a": 0.9, "b": 0.8, "c": 0.65}
+
+
+def test_audit_with_a_dict_oracle_counts_the_consensus():
+    from noisyactive.active import simulated_annotators
+
+    X, y, y_noisy = _data()
+    params = dict(consensus="dawid_skene", audit_size=30)
+    sims = simulated_annotators(y, ACCURACIES, seed=0)
+    multi = _cleaner(dict(sims), n_rounds=1, **params).fit(X, y_noisy)
+    audit = multi.audit_indices_
+    first = multi.history_[0]
+    assert [h["kind"] for h in multi.history_] == ["audit", "round"]
+    assert first["n_queried"] == 30
+    assert first["answers_by_annotator"] == {"a": 30, "b": 30, "c": 30}
+    rows = multi.answers_[multi.answers_["round"] == 0]
+    for name in ACCURACIES:  # every annotator was asked every audited sample
+        asked = rows["index"][rows["annotator"] == name]
+        assert sorted(asked.tolist()) == sorted(audit.tolist())
+    assert multi.budget_total_ == multi.budget_used_ == (30 + 5) * 3
+
+    # The audit alone, against one oracle answering each sample's consensus:
+    # the same estimate, so each sample counted once, with its consensus.
+    sims = simulated_annotators(y, ACCURACIES, seed=0)
+    multi = _cleaner(dict(sims), n_rounds=0, **params).fit(X, y_noisy)
+    settled = multi.relabeled_mask_
+    assert 25 <= settled[audit].sum() and settled.sum() == settled[audit].sum()
+    answer = [multi.labels_[i] if settled[i] else None for i in range(len(y))]
+    single = _cleaner(
+        lambda ids, Xs: [answer[i] for i in ids], n_rounds=0, audit_size=30
+    ).fit(X, y_noisy)
+    assert np.array_equal(single.audit_indices_, audit)
+    assert multi.noise_rate_ == pytest.approx(single.noise_rate_)
+    np.testing.assert_allclose(multi.noise_rate_interval_, single.noise_rate_interval_)
+    np.testing.assert_allclose(multi.class_noise_rates_, single.class_noise_rates_)
+    post = multi.campaign_.state.noise_posterior
+    assert sum(post["n_audited"]) == settled.sum()
+    assert sum(post["n_wrong"]) == int((multi.labels_ != y_noisy)[settled].sum())
+
+
+def test_audit_with_two_readers_through_query_and_teach(tmp_path):
+    X, y, y_noisy = _data()
+    cleaner = _cleaner(
+        checkpoint=tmp_path / "c", consensus="majority", max_answers_per_sample=2
+    ).fit(X, y_noisy)
+    assert cleaner.budget_total_ == (9 + 2 * 5) * 2
+    ask = cleaner.query(X)
+    assert np.array_equal(np.sort(ask), np.sort(cleaner.audit_indices_))
+    cleaner.teach(X, ask, y[ask], annotator="alice")
+    assert cleaner.history_ == []  # each audited sample wants a second read
+    assert np.array_equal(np.sort(cleaner.query(X)), np.sort(ask))
+    cleaner.teach(X, ask, y_noisy[ask], annotator="bob")
+    first = cleaner.history_[0]
+    assert first["kind"] == "audit" and first["answers_by_annotator"] == {
+        "alice": 9,
+        "bob": 9,
+    }
+    # alice and bob agree where the given label is right; elsewhere a tie,
+    # left open and not counted
+    agree = y[ask] == y_noisy[ask]
+    assert 0 < agree.sum() < 9
+    post = cleaner.campaign_.state.noise_posterior
+    assert sum(post["n_audited"]) == agree.sum() and sum(post["n_wrong"]) == 0
+    nxt = cleaner.query(X)
+    assert nxt.size == 5 and cleaner.classifier_ is not None
+
+
+def test_resume_mid_audit_asks_only_the_annotators_left(tmp_path):
+    from noisyactive.active import simulated_annotators
+
+    X, y, y_noisy = _data()
+    calls = {name: [] for name in ACCURACIES}
+
+    def oracle(kill_at=None):
+        sims = simulated_annotators(y, ACCURACIES, seed=1)
+
+        def ask(name):
+            def answer(ids, X_subset=None):
+                if name == kill_at:
+                    raise KeyboardInterrupt
+                calls[name].append(sorted(np.asarray(ids).tolist()))
+                return sims[name](ids, X_subset)
+
+            return answer
+
+        return {name: ask(name) for name in sims}
+
+    params = dict(consensus="dawid_skene", audit_size=12, checkpoint=tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        _cleaner(oracle(kill_at="b"), **params).fit(X, y_noisy)
+    saved = load_cleaner(tmp_path, labels_only=True, trusted=("_stubs",))
+    assert saved.budget_used_ == 12 and saved.history_ == []  # a's answers kept
+    audit = sorted(saved.audit_indices_.tolist())
+    assert calls["a"] == [audit] and calls["b"] == []
+    resumed = _cleaner(oracle(), **params).fit(X, y_noisy)
+    assert audit not in calls["a"][1:]  # a is not asked the audit again
+    assert calls["b"][0] == audit == calls["c"][0]
+    straight = _cleaner(dict(simulated_annotators(y, ACCURACIES, seed=1)))
+    straight = straight.set_params(consensus="dawid_skene", audit_size=12)
+    straight.fit(X, y_noisy)
+    np.testing.assert_array_equal(resumed.labels_, straight.labels_)
+    assert resumed.noise_rate_ == pytest.approx(straight.noise_rate_)

@@ -150,7 +150,7 @@ def test_checkpoint_files_are_atomic_and_versioned(tmp_path):
         "state.npz",
     ]
     header, arrays = read_state(tmp_path)
-    assert header["format_version"] == 3 and header["n_rounds"] == 5
+    assert header["format_version"] == 4 and header["n_rounds"] == 5
     header["format_version"] = 99
     write_state(tmp_path, header, arrays)
     with pytest.raises(ValueError, match="format version 99"):

@@ -5,7 +5,8 @@ Every answer is a row ``(index, annotator, label, round, seq)`` of
 ``CampaignState.annotators``, the names; ``label`` -1 an abstention; ``seq``
 the journal entry that brought it). A single expert is the annotator
 ``"expert"``. With a consensus rule (``CampaignState.consensus``:
-``"majority"`` or ``"dawid_skene"``, :mod:`~noisyactive.active._consensus`)
+``"majority"``, ``"dawid_skene"`` or ``"crowdlab"``, the classifier's
+probabilities as one more voter, :mod:`~noisyactive.active._consensus`)
 the label of every answered sample is its consensus, a tie leaves it open
 (not relabeled); without one the latest answer is the truth, as always.
 """
@@ -16,6 +17,7 @@ from noisyactive.active._consensus import (
     agreement,
     annotator_accuracy,
     consensus_of,
+    crowdlab,
     dawid_skene,
     majority,
     vote_counts,
@@ -29,14 +31,16 @@ __all__ = [
     "answered_by",
     "apply_consensus",
     "consensus_fit",
+    "model_votes",
     "pending_mask",
+    "record_model_votes",
     "table",
     "upgrade_v2",
 ]
 
 DEFAULT_ANNOTATOR = "expert"
 ANSWER_FIELDS = ("index", "annotator", "label", "round", "seq")
-CONSENSUS_RULES = ("majority", "dawid_skene")
+CONSENSUS_RULES = ("majority", "dawid_skene", "crowdlab")
 _MIN_CONFUSION_EVIDENCE = 5.0  # answers behind a confusion row to report it
 
 
@@ -117,11 +121,19 @@ def consensus_fit(state, rule=None):
     if rule == "dawid_skene":
         posterior, _, _ = dawid_skene(idx, ann, lab, n, m, k)
         consensus = consensus_of(posterior)
+    elif rule == "crowdlab":
+        posterior, _, _ = crowdlab(idx, ann, lab, n, m, k, model_votes(state))
+        consensus = consensus_of(posterior)
     elif rule == "majority":
         consensus = majority(vote_counts(idx, lab, n, k))
     else:
         consensus = np.where(answered, state.labels, -1)
-    soft = posterior
+    # Dawid-Skene's posterior is a model of the answers, so an annotator's
+    # accuracy is its expected share of right answers; CROWDLAB's averages in
+    # the classifier's spread, so there it is the share agreeing with the
+    # consensus, as for the other rules.
+    expected = posterior if rule == "dawid_skene" else None
+    soft = expected
     if soft is None:
         soft = np.zeros((n, k))
         rows = np.flatnonzero(consensus >= 0)
@@ -138,9 +150,27 @@ def consensus_fit(state, rule=None):
         "posterior": posterior,
         "consensus": consensus,
         "agreement": agreement(idx, lab, consensus),
-        "accuracy": annotator_accuracy(idx, ann, lab, m, consensus, posterior),
+        "accuracy": annotator_accuracy(idx, ann, lab, m, consensus, expected),
         "confusion": confusion,
     }
+
+
+def model_votes(state):
+    """The classifier's recorded probabilities, ``(n_samples, n_classes)``
+    with NaN rows where it has not voted."""
+    shape = (state.labels.shape[0], state.classes.shape[0])
+    if state.model_votes.shape != shape:
+        state.model_votes = np.full(shape, np.nan)
+    return state.model_votes
+
+
+def record_model_votes(state, indices, proba):
+    """Keep the classifier's probabilities for the samples it has not voted
+    on yet (its vote is the one from before the sample's first answer, when
+    it had not been trained on them)."""
+    votes, indices = model_votes(state), np.asarray(indices, dtype=np.intp)
+    new = np.isnan(votes[indices]).any(axis=1)
+    votes[indices[new]] = np.asarray(proba, dtype=float)[new]
 
 
 def apply_consensus(state):

@@ -10,12 +10,17 @@ one posterior
 (:func:`~noisyactive.active._noise_posterior.combine_noise_estimates`);
 the ranked rounds after it refine that posterior with
 :func:`~noisyactive.active.refine_noise_rates`.
+
+With several annotators each audited sample is asked as in a round (of every
+annotator of a dict oracle, by default) and what the audit counts is its
+consensus label (:func:`~noisyactive.active._audit_state.counted_answers`).
 """
 
 import warnings
 
 import numpy as np
 
+from noisyactive.active._annotators import plan_batch, several
 from noisyactive.active._audit_state import posterior
 from noisyactive.active._noise_posterior import (
     classifier_reliability,
@@ -142,8 +147,11 @@ def start_audit(campaign, audit_size):
         n_classes=k,
         random_state=derived_seed(s.seed, 0, 4),
     )
-    s.batch, s.batch_scores = s.audit.copy(), np.full(s.audit.size, np.nan)
     s.audit_open = True
+    if several(p, s):  # each audited sample asked as in a round
+        plan_batch(s, p, s.audit, np.full(s.audit.size, np.nan))
+    else:
+        s.batch, s.batch_scores = s.audit.copy(), np.full(s.audit.size, np.nan)
     can = p.start == "filter" and "forget_rate" in campaign.estimator.get_params()
     s.audit_refit = p.refit_after_audit if can else False
     return True

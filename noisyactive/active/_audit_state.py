@@ -9,7 +9,13 @@ import numpy as np
 from noisyactive.active._noise_posterior import audit_counts, combine_noise_estimates
 from noisyactive.active._refine import refine_noise_rates
 
-__all__ = ["audit_batch", "close_audit", "noise_fields", "posterior"]
+__all__ = [
+    "audit_batch",
+    "close_audit",
+    "counted_answers",
+    "noise_fields",
+    "posterior",
+]
 
 
 def posterior(state, audit=None):
@@ -29,6 +35,21 @@ def posterior(state, audit=None):
     }
 
 
+def counted_answers(state, in_rounds):
+    """``(index, label)`` of the answers the noise estimates count, of the
+    rounds ``in_rounds`` (a function of the log's round numbers) accepts:
+    each answer of the log; with several annotators each sample answered
+    there once, with its consensus label (a tie, left open, not at all)."""
+    rounds = np.asarray(state.log["round"], dtype=np.int64)
+    index = np.asarray(state.log["index"], dtype=np.intp)
+    use = in_rounds(rounds)
+    if not state.several_annotators():
+        return index[use], np.asarray(state.log["new"], dtype=np.intp)[use]
+    index = np.unique(index[use])
+    index = index[state.relabeled[index]]  # settled: not a tie, not abstained
+    return index, state.labels[index]
+
+
 def audit_batch(state):
     """The audit's samples not answered yet (``next_batch`` during the audit:
     the audit is handed out whole, whatever ``n``)."""
@@ -44,15 +65,10 @@ def close_audit(state):
     asked = np.asarray(list(dict.fromkeys(s.open_round)), dtype=np.intp)
     s.audit_open = False
     s.batch, s.batch_scores, s.open_round = np.zeros(0, np.intp), np.zeros(0), []
-    in_audit = (np.asarray(s.log["round"], dtype=np.int64) == 0) & np.isin(
-        np.asarray(s.log["index"], dtype=np.intp), s.audit
-    )
-    counts = audit_counts(
-        s.y_noisy,
-        np.asarray(s.log["index"], dtype=np.intp)[in_audit],
-        np.asarray(s.log["new"], dtype=np.intp)[in_audit],
-        s.classes.shape[0],
-    )
+    s.batch_wanted = np.zeros(0, np.int64)
+    index, new = counted_answers(s, lambda rounds: rounds == 0)
+    in_audit = np.isin(index, s.audit)
+    counts = audit_counts(s.y_noisy, index[in_audit], new[in_audit], s.classes.shape[0])
     prior = s.noise_posterior
     s.noise_posterior = posterior(s, counts)
     moved = prior is not None and not (
@@ -86,18 +102,20 @@ def noise_fields(state):
     audited = s.audit.size > 0 and not s.audit_open
     post = s.noise_posterior
     rounds = np.asarray(s.log["round"], dtype=np.int64)
-    use = rounds >= 1 if audited else np.ones(rounds.size, dtype=bool)
-    index = np.asarray(s.log["index"], dtype=np.intp)[use]
+    index, new = counted_answers(s, lambda r: r >= (1 if audited else 0))
     k = s.classes.shape[0]
     rate, rates = refine_noise_rates(
         s.y_noisy,
         index,
-        np.asarray(s.log["new"], dtype=np.intp)[use],
+        new,
         s.initial_clean,
         k,
         prior=post["class_noise_rates"] if audited else s.phase1_rates,
     )
-    fixed = int(np.sum(np.asarray(s.log["old"]) != np.asarray(s.log["new"])))
+    if s.several_annotators():  # the labels the answers changed, once each
+        fixed = int(np.sum(s.labels[s.relabeled] != s.y_noisy[s.relabeled]))
+    else:
+        fixed = int(np.sum(np.asarray(s.log["old"]) != np.asarray(s.log["new"])))
     n = s.y_noisy.shape[0]
     out = {
         "noise_rate": rate,
@@ -109,7 +127,7 @@ def noise_fields(state):
     if rate is None or post is None:
         return out
     answered = np.zeros(n, dtype=bool)
-    answered[index[rounds[use] >= 1]] = True
+    answered[np.asarray(s.log["index"], dtype=np.intp)[rounds >= 1]] = True
     counts = np.bincount(s.y_noisy, minlength=k)
     left = 1.0 - np.bincount(s.y_noisy[answered], minlength=k) / np.maximum(counts, 1)
     centre = np.asarray(post["class_noise_rates"])

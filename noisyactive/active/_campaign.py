@@ -117,13 +117,13 @@ class Campaign:
     # -- the budget ---------------------------------------------------------------
 
     def budget_total(self):
-        """``batch_size * n_rounds`` labels (times the answers asked per
-        sample with several annotators), plus the audit's samples."""
+        """``batch_size * n_rounds`` labels plus the audit's samples, times
+        the answers asked per sample with several annotators."""
         p, n = self.cleaner, self.state.labels.shape[0]
         per = answers_per_sample(p, self.state)
-        return resolve_batch_size(p.batch_size, n) * p.n_rounds * per + (
-            self.state.audit.size
-        )
+        return (
+            resolve_batch_size(p.batch_size, n) * p.n_rounds + self.state.audit.size
+        ) * per
 
     def budget_left(self):
         """Labels of the budget not returned yet (the one place it is computed)."""
@@ -134,6 +134,8 @@ class Campaign:
         pool = s.candidates().size
         if self.cleaner.audit_share > 0:
             pool += s.audit_candidates().size
+        if s.audit_open:  # the audit's samples are asked too
+            pool += s.pending().size
         left = self.budget_left()
         pool *= answers_per_sample(self.cleaner, s)
         if s.n_rounds < self.cleaner.n_rounds and left > pool:

@@ -139,7 +139,7 @@ CLEANER_CONSTRAINTS = {
     "audit_share": [Interval(Real, 0, 1, closed="both")],
     "audit_size": [Interval(Integral, 0, None, closed="left")],
     "refit_after_audit": [StrOptions({"auto"}), "boolean"],
-    "consensus": [StrOptions({"majority", "dawid_skene"}), None],
+    "consensus": [StrOptions({"majority", "dawid_skene", "crowdlab"}), None],
     "max_answers_per_sample": [Interval(Integral, 1, None, closed="left"), None],
     "answers_per_query": [Interval(Integral, 1, None, closed="left"), None],
     "on_round_end": [callable, None],

@@ -24,7 +24,7 @@ from noisyactive.active._checks import (
     classifier_has,
     data_fingerprint,
 )
-from noisyactive.active._multi import ask_round, check_annotators
+from noisyactive.active._multi import ask_audit, ask_round, check_annotators
 from noisyactive.active._ranking import next_batch
 from noisyactive.active._state import CampaignState, resolve_batch_size
 from noisyactive.query import get_query_strategy
@@ -111,8 +111,10 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         within each noisy class so that every class is seen (rare classes
         oversampled; ``audit_weights_`` undo it), asked like a round (oracle,
         ``query``/``teach``, review page, CSV) and counted in the budget,
-        which becomes ``audit_size + batch_size * n_rounds``. Their answers
-        join the clean part; the first classifier is trained after them. The
+        which becomes ``audit_size + batch_size * n_rounds`` (answers: times
+        the answers per sample with several annotators, where the audit counts
+        each sample's consensus). Their answers join the clean part; the
+        first classifier is trained after them. The
         audit is ``history_[0]`` (``"kind": "audit"``, its answers are round
         0 in ``relabel_log_``) and its wrong-label counts update phase 1's
         estimate into one posterior (``noise_rate_``); ``n_rounds=0`` runs
@@ -122,10 +124,11 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         audited rate: ``"auto"`` when that rate lies outside phase 1's
         interval, True always, False never (only with ``start="filter"`` and
         a phase-1 estimator that has ``forget_rate``).
-    consensus : {"majority", "dawid_skene"} or None, default=None
+    consensus : {"majority", "dawid_skene", "crowdlab"} or None, default=None
         How several answers make a label: None, the latest answer is the
         truth; ``"majority"``, ties left open (not relabeled);
-        ``"dawid_skene"``, EM over each annotator's confusion matrix.
+        ``"dawid_skene"``, EM over each annotator's confusion matrix;
+        ``"crowdlab"``, the classifier votes too (CROWDLAB, Goh et al. 2022).
     max_answers_per_sample, answers_per_query : int, default=None
         Answers a sample may get in all (None: one per annotator) and per
         query (None: every annotator of a dict oracle; 1 for a person). The
@@ -337,9 +340,7 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 return self
             campaign.warn_if_budget_exceeds_pool()
             if campaign.state.audit_open:  # the audit: round 0, before any round
-                indices, scores = next_batch(campaign, X, 0)
-                ids = indices if sample_ids is None else sample_ids[indices]
-                campaign.ask(self.oracle, ids, X[indices], indices, scores)
+                ask_audit(campaign, X, sample_ids)
                 campaign.close_round(X, validation)
             k = resolve_batch_size(self.batch_size, X.shape[0])
             while campaign.state.n_rounds < self.n_rounds and self._several():

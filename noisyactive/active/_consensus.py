@@ -7,7 +7,11 @@ sample), ``annotator`` (a position in the list of annotators) and ``label``
 - :func:`majority`: the most frequent answer; a tie is left open (-1);
 - :func:`dawid_skene`: Dawid and Skene's (1979) EM over one confusion matrix
   per annotator, optionally with a classifier's probabilities as one more
-  voter (CROWDLAB-style, Goh et al. 2022);
+  voter;
+- :func:`crowdlab`: CROWDLAB (Goh, Mueller and Tkachenko 2022): a weighted
+  average of the classifier's probabilities and each annotator's answer, the
+  weights from how often each agrees with the others beyond what always
+  answering the most common class would;
 
 and what a campaign reports of them: :func:`agreement` (the share of each
 sample's answers that agree with its consensus) and
@@ -21,6 +25,7 @@ __all__ = [
     "vote_counts",
     "majority",
     "dawid_skene",
+    "crowdlab",
     "agreement",
     "annotator_accuracy",
 ]
@@ -158,6 +163,123 @@ def dawid_skene(
     np.add.at(soft, (annotator, slice(None), label), post[index])
     post[~answered] = np.nan
     return post, confusion, soft.sum(axis=2)
+
+
+_FLOOR = 1e-6  # the smallest weight a voter gets (CROWDLAB's clipping bound)
+
+
+def _majority_model_ties(counts, proba):
+    """:func:`majority`, a tie broken by the model's probabilities where it
+    has some (left open where it has none or ties too)."""
+    out = majority(counts)
+    tied = (out < 0) & (counts.sum(axis=1) > 0) & np.isfinite(proba).all(axis=1)
+    for i in np.flatnonzero(tied):
+        top = counts[i] == counts[i].max()
+        out[i] = consensus_of(np.where(top, proba[i], -1.0)[None])[0]
+    return out
+
+
+def crowdlab(index, annotator, label, n_samples, n_annotators, n_classes, proba):
+    """CROWDLAB's consensus: the classifier as one more voter.
+
+    Each answered sample's posterior is a weighted average of the model's
+    probabilities and of one vote per answer (``L`` on the answered class,
+    ``(1 - L) / (K - 1)`` on each other, ``L`` the mean agreement with the
+    majority on samples with several answers). An annotator weighs
+    ``1 - e / e0``, its disagreement ``e`` with the other annotators on
+    shared samples over ``e0``, the error of always answering the most
+    common majority class; the model weighs ``1 - e_M / e0``, its error
+    against the majority (a tie broken by the model), times the square root
+    of the mean number of answers per sample. Weights are at least
+    ``1e-6``; an annotator who shares no sample with another gets the mean
+    weight of those who do.
+
+    Parameters
+    ----------
+    index, annotator, label : array-like of int
+        The answer table (``label`` -1 is ignored).
+    n_samples, n_annotators, n_classes : int
+    proba : ndarray of shape (n_samples, n_classes)
+        The classifier's out-of-sample probabilities; a NaN row: the model
+        does not vote on that sample.
+
+    Returns
+    -------
+    posterior : ndarray of shape (n_samples, n_classes)
+        NaN rows for samples without an answer.
+    annotator_weight : ndarray of shape (n_annotators,)
+    model_weight : float
+
+    Examples
+    --------
+    Annotator 2 agrees with the others no more than always answering the
+    most common class would, so it weighs nothing; the model, right wherever
+    the majority is, settles the tie on sample 3.
+
+    >>> import numpy as np
+    >>> from noisyactive.active._consensus import crowdlab
+    >>> idx = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3]
+    >>> ann = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 2]
+    >>> lab = [0, 0, 0, 1, 1, 0, 1, 1, 1, 0, 1]
+    >>> proba = np.array([[0.8, 0.2], [0.3, 0.7], [0.4, 0.6], [0.6, 0.4]])
+    >>> post, w, wm = crowdlab(idx, ann, lab, 4, 3, 2, proba)
+    >>> post.argmax(1).tolist(), w.round(3).tolist(), round(wm, 3)
+    ([0, 1, 1, 0], [0.25, 0.667, 0.0], 1.658)
+    """
+    index, annotator, label = _valid(index, annotator, label)
+    k = n_classes
+    proba = np.asarray(proba, dtype=float)
+    counts = vote_counts(index, label, n_samples, k)
+    n_answers = counts.sum(axis=1)
+    answered = n_answers > 0
+    majority_ = _majority_model_ties(counts, proba)
+    settled = majority_ >= 0
+    if settled.any():
+        common = np.bincount(majority_[settled], minlength=k).max()
+        base_error = max(1.0 - common / settled.sum(), _FLOOR)
+    else:
+        base_error = 1.0
+    # each annotator's agreement with the others, on the samples they share
+    shared = n_answers[index] > 1
+    others = (counts[index, label] - 1) / np.maximum(n_answers[index] - 1, 1)
+    total = np.bincount(annotator[shared], minlength=n_annotators)
+    agree = np.bincount(
+        annotator[shared], weights=others[shared], minlength=n_annotators
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agree = np.where(total > 0, agree / np.maximum(total, 1), np.nan)
+    weight = np.clip(1.0 - (1.0 - agree) / base_error, _FLOOR, None)
+    fallback = np.nanmean(weight) if np.isfinite(weight).any() else 1.0
+    weight = np.where(np.isfinite(weight), weight, fallback)
+    # the model, against the majority where it votes
+    votes = np.isfinite(proba).all(axis=1)
+    judged = votes & settled
+    model_error = (
+        np.mean(proba[judged].argmax(axis=1) != majority_[judged])
+        if judged.any()
+        else 1.0
+    )
+    mean_answers = n_answers[answered].mean() if answered.any() else 1.0
+    model_weight = max(1.0 - model_error / base_error, _FLOOR) * np.sqrt(mean_answers)
+    # how likely an answer is right: the agreement with the majority
+    several = settled & (n_answers > 1)
+    if several.any():
+        rows = np.flatnonzero(several)
+        likely = np.mean(counts[rows, majority_[rows]] / n_answers[rows])
+    else:
+        likely = 1.0
+    other = (1.0 - likely) / max(k - 1, 1)
+    score = np.zeros((n_samples, k))
+    mass = np.zeros(n_samples)
+    np.add.at(score, index, weight[annotator, None] * other)
+    np.add.at(score, (index, label), weight[annotator] * (likely - other))
+    np.add.at(mass, index, weight[annotator])
+    score[votes] += model_weight * proba[votes]
+    mass[votes] += model_weight
+    with np.errstate(invalid="ignore", divide="ignore"):
+        post = score / mass[:, None]
+    post[~answered] = np.nan
+    return post, weight, float(model_weight)
 
 
 def consensus_of(posterior):

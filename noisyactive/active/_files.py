@@ -94,8 +94,8 @@ __all__ = [
     "check_archive",
 ]
 
-CHECKPOINT_VERSION = 3
-READABLE_VERSIONS = (2, 3)  # 2: before the answer table (upgraded on reading)
+CHECKPOINT_VERSION = 4
+READABLE_VERSIONS = (2, 3, 4)  # 2: before the answer table, 3: the model votes
 STATE_FILE = "state.npz"
 LOCK_FILE = "campaign.lock"
 HOLDER_FILE = "lock-holder.json"

@@ -5,7 +5,10 @@ The round's batch is planned once (:func:`plan_batch`: each sample wants
 annotator is asked, one call each, about the samples planned for them that
 they have not answered. The plan is in the state, each annotator's answers
 are journaled before they are used, so a campaign killed between two
-annotators resumes by asking only those who have not answered.
+annotators resumes by asking only those who have not answered. The audit
+(round 0) is planned the same way when it is drawn
+(:func:`~noisyactive.active._audit.start_audit`) and asked by
+:func:`ask_audit`; its consensus labels are what it counts.
 """
 
 import numpy as np
@@ -20,11 +23,11 @@ from noisyactive.active._annotators import (
 from noisyactive.active._ranking import next_batch
 from noisyactive.active._state import derived_seed
 
-__all__ = ["ask_round", "check_annotators", "planned_for"]
+__all__ = ["ask_audit", "ask_round", "check_annotators", "planned_for"]
 
 
 def check_annotators(cleaner):
-    """A dict oracle: non-empty names, each a callable; no audit (yet)."""
+    """A dict oracle: non-empty names, each a callable."""
     oracle = cleaner.oracle
     if not isinstance(oracle, dict):
         return
@@ -36,11 +39,6 @@ def check_annotators(cleaner):
     bad = [k for k, v in oracle.items() if not callable(v)]
     if bad:
         raise TypeError(f"oracle[{bad[0]!r}] is not callable.")
-    if cleaner.audit_size:
-        raise ValueError(
-            "audit_size > 0 with several annotators (a dict oracle) is not "
-            "supported; run the audit with one oracle, or audit_size=0."
-        )
 
 
 def planned_for(state, name, names):
@@ -69,7 +67,6 @@ def ask_round(campaign, X, k, sample_ids):
     """Plan (or continue) the open round and ask every annotator their part;
     False when nothing is left to ask."""
     s, cleaner = campaign.state, campaign.cleaner
-    names = oracle_names(cleaner.oracle)
     if not (s.batch_wanted.size and s.pending().size):
         per = answers_per_sample(cleaner, s)
         n = min(k, campaign.budget_left() // per)
@@ -80,6 +77,26 @@ def ask_round(campaign, X, k, sample_ids):
             return False
         plan_batch(s, cleaner, indices, scores)
         campaign.save()
+    _ask_planned(campaign, X, sample_ids)
+    return True
+
+
+def ask_audit(campaign, X, sample_ids):
+    """Ask the open audit's unanswered samples of the oracle; of a dict
+    oracle's annotators as planned when it was drawn, as in a round."""
+    oracle = campaign.cleaner.oracle
+    if isinstance(oracle, dict):
+        _ask_planned(campaign, X, sample_ids)
+        return
+    indices, scores = next_batch(campaign, X, 0)
+    ids = indices if sample_ids is None else sample_ids[indices]
+    campaign.ask(oracle, ids, X[indices], indices, scores)
+
+
+def _ask_planned(campaign, X, sample_ids):
+    """Ask every annotator of a dict oracle their part of the planned batch."""
+    s, cleaner = campaign.state, campaign.cleaner
+    names = oracle_names(cleaner.oracle)
     pos = {i: p for p, i in enumerate(s.batch.tolist())}
     for name in names:
         todo = planned_for(s, name, names)
@@ -87,4 +104,3 @@ def ask_round(campaign, X, k, sample_ids):
             ids = todo if sample_ids is None else sample_ids[todo]
             scores = s.batch_scores[[pos[i] for i in todo.tolist()]]
             campaign.ask(cleaner.oracle[name], ids, X[todo], todo, scores, name)
-    return True

@@ -5,7 +5,12 @@ Pure functions of a fitted classifier and arrays, tested on tiny inputs.
 
 import numpy as np
 
-from noisyactive.active._annotators import askable, consensus_fit, several
+from noisyactive.active._annotators import (
+    askable,
+    consensus_fit,
+    record_model_votes,
+    several,
+)
 from noisyactive.active._audit_state import audit_batch
 from noisyactive.active._state import derived_seed
 from noisyactive.query import get_query_strategy
@@ -150,10 +155,11 @@ def next_batch(campaign, X, n):
         parts.append(suspicion_ranking(proba, s.labels[audit], audit, n_audit))
     if not parts:
         return np.zeros(0, np.intp), np.zeros(0)
-    return (
-        np.concatenate([p[0] for p in parts]).astype(np.intp),
-        np.concatenate([p[1] for p in parts]).astype(float),
-    )
+    indices = np.concatenate([p[0] for p in parts]).astype(np.intp)
+    if getattr(params, "consensus", None) == "crowdlab" and model is not None:
+        # the classifier votes as it sees the samples before their answers
+        record_model_votes(s, indices, model.predict_proba(X[indices]))
+    return indices, np.concatenate([p[1] for p in parts]).astype(float)
 
 
 def answer_summary(state):

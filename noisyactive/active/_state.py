@@ -83,6 +83,8 @@ def _intp(values):
 _RAGGED, _COLUMNS = "ragged", "columns"
 # Fields a format-2 checkpoint lacks (its answers come from the relabel log).
 _SINCE_V3 = ("annotators", "answers", "consensus", "batch_wanted")
+# Fields a format-3 checkpoint lacks (they keep their default).
+_SINCE_V4 = ("model_votes",)
 
 
 @dataclass
@@ -151,6 +153,9 @@ class CampaignState:
     )
     consensus: str = None
     batch_wanted: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # consensus="crowdlab": the classifier's probabilities for each sample
+    # when it was first asked (a NaN row: none yet); empty for other rules.
+    model_votes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def __post_init__(self):
         n = self.y_noisy.shape[0]
@@ -333,6 +338,8 @@ class CampaignState:
                 name, store = f.name, f.metadata.get("store")
                 if old and name in _SINCE_V3:
                     continue  # upgraded below
+                if header["format_version"] < 4 and name in _SINCE_V4:
+                    continue  # the default
                 if store == _RAGGED:
                     lengths = arrays[f"{name}_lengths"]
                     parts = np.split(arrays[name], np.cumsum(lengths)[:-1])

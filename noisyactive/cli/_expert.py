@@ -52,6 +52,7 @@ def _review(args):
             host=args.host,
             port=args.port,
             auto_next=args.auto_next,
+            adjudicate=args.adjudicate,
             trusted=args.trusted,
         )
     except (FileNotFoundError, ValueError, OSError) as exc:
@@ -176,6 +177,13 @@ def add_expert_commands(sub):
         "--auto-next",
         action="store_true",
         help="retrain and show the next round as soon as a batch is answered",
+    )
+    review.add_argument(
+        "--adjudicate",
+        action="store_true",
+        help="adjudication mode: show each sample's earlier answers with their "
+        "annotator and the agreement (default: independent reads, the other "
+        "answers hidden); for campaigns with several answers per sample",
     )
     review.set_defaults(handler=_review)
 

@@ -110,7 +110,7 @@ def _host_names(host, port):
     return {f"{name}:{port}" for name in names}
 
 
-def create_app(session, *, auto_next=False, hosts=None, token=None):
+def create_app(session, *, auto_next=False, adjudicate=False, hosts=None, token=None):
     """The Flask application serving ``session``.
 
     Parameters
@@ -119,6 +119,11 @@ def create_app(session, *, auto_next=False, hosts=None, token=None):
     auto_next : bool, default=False
         Retrain and hand out the next round as soon as the batch is answered
         (and at start when nothing is open).
+    adjudicate : bool, default=False
+        Show each card's earlier answers with their annotator and the
+        agreement (for a senior reader who settles disagreements); by
+        default the reads are independent and the other answers hidden.
+        Needs a campaign that takes several answers per sample.
     hosts : set of str, default=None
         ``host:port`` values the server answers to (a guard against DNS
         rebinding); None accepts any ``Host``. Either way a POST must carry a
@@ -151,6 +156,12 @@ def create_app(session, *, auto_next=False, hosts=None, token=None):
     )
     from noisyactive.review._session import NotOpenError
 
+    if adjudicate and not wants_reviewer(session):
+        raise ValueError(
+            "Adjudication shows the earlier answers of a sample, but this campaign "
+            "takes one answer per sample: set max_answers_per_sample (or a "
+            "consensus rule) for several readers first."
+        )
     app = Flask("noisyactive.review")
     trainer = Trainer(session)
     app.config["trainer"] = trainer
@@ -246,13 +257,17 @@ def create_app(session, *, auto_next=False, hosts=None, token=None):
         asks, name = wants_reviewer(session), reviewer()
         items, answered = [], []
         if not busy and (name or not asks):
-            items = pending_for(session, name) if asks else session.pending()
+            if asks:
+                items = pending_for(session, name, adjudicate=adjudicate)
+            else:
+                items = session.pending()
             answered = answered_for(session, name) if asks else session.answered()
         return render_template(
             "review.html",
             items=items,
             answered=answered,
             ask_reviewer=asks,
+            adjudicate=adjudicate,
             classes=list(zip(classes, _keys(len(classes)))),
             progress=progress(),
             finished=None if busy else session.finished(),

@@ -68,6 +68,10 @@ class ReviewServer:
         Port; 0 picks a free one (see ``url``).
     auto_next : bool, default=False
         Retrain and hand out the next round as soon as a batch is answered.
+    adjudicate : bool, default=False
+        Adjudication mode: each card shows the earlier answers with their
+        annotator and the agreement; default: independent reads, the other
+        answers hidden (see :func:`~noisyactive.review._app.create_app`).
     trusted : tuple of str, default=()
         Modules the checkpoint may name besides the built-in ones (see
         :func:`~noisyactive.active.load_cleaner`).
@@ -91,6 +95,7 @@ class ReviewServer:
         host="127.0.0.1",
         port=8765,
         auto_next=False,
+        adjudicate=False,
         trusted=(),
     ):
         from werkzeug.serving import make_server
@@ -99,7 +104,12 @@ class ReviewServer:
         try:
             self.token = secrets.token_urlsafe(32)
             self.session = ReviewSession(checkpoint, X, trusted=trusted)
-            self.app = create_app(self.session, auto_next=auto_next, token=self.token)
+            self.app = create_app(
+                self.session,
+                auto_next=auto_next,
+                adjudicate=adjudicate,
+                token=self.token,
+            )
             self._server = make_server(
                 host, port, self.app, threaded=True, request_handler=_request_handler()
             )
@@ -147,16 +157,31 @@ class ReviewServer:
 
 
 def serve(
-    checkpoint, X=None, *, host="127.0.0.1", port=8765, auto_next=False, trusted=()
+    checkpoint,
+    X=None,
+    *,
+    host="127.0.0.1",
+    port=8765,
+    auto_next=False,
+    adjudicate=False,
+    trusted=(),
 ):
     """Serve the review page of ``checkpoint`` until interrupted (Ctrl-C).
 
     The Python entry point of ``noisyactive review``; pass ``X`` when the
     campaign was fitted on arrays (they are shown as PNG images), and
-    ``trusted`` when its checkpoint names classes of your own modules.
+    ``trusted`` when its checkpoint names classes of your own modules, and
+    ``adjudicate=True`` to show each sample's earlier answers (adjudication
+    mode; by default the readers do not see each other's answers).
     """
     server = ReviewServer(
-        checkpoint, X, host=host, port=port, auto_next=auto_next, trusted=trusted
+        checkpoint,
+        X,
+        host=host,
+        port=port,
+        auto_next=auto_next,
+        adjudicate=adjudicate,
+        trusted=trusted,
     )
     print(f"Review page: {server.url}  (Ctrl-C stops; answers are saved as given)")
     try:

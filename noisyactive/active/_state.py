@@ -83,6 +83,8 @@ def _intp(values):
 _RAGGED, _COLUMNS = "ragged", "columns"
 # Fields a format-2 checkpoint lacks (its answers come from the relabel log).
 _SINCE_V3 = ("annotators", "answers", "consensus", "batch_wanted")
+# Fields a folder written before them lacks; their default means "none".
+_OPTIONAL = ("proba", "proba_version")
 
 
 @dataclass
@@ -151,6 +153,11 @@ class CampaignState:
     )
     consensus: str = None
     batch_wanted: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # The current classifier's class probabilities of every sample (columns
+    # in ``classes`` order), saved with it: what query, teach and export read
+    # without loading the model. ``proba_version``: its classifier_version.
+    proba: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    proba_version: int = 0
 
     def __post_init__(self):
         n = self.y_noisy.shape[0]
@@ -333,6 +340,8 @@ class CampaignState:
                 name, store = f.name, f.metadata.get("store")
                 if old and name in _SINCE_V3:
                     continue  # upgraded below
+                if name in _OPTIONAL and name not in arrays and name not in header:
+                    continue
                 if store == _RAGGED:
                     lengths = arrays[f"{name}_lengths"]
                     parts = np.split(arrays[name], np.cumsum(lengths)[:-1])

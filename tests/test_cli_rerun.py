@@ -184,8 +184,8 @@ def test_a_cache_dir_never_blocks_the_campaign_and_is_not_taken_from_it(
     assert "questions written" in out
     _answer(tmp_path / "q.csv", tmp_path / "a.csv", 2)
     _cli(tmp_path, "teach", "camp", "a.csv")
-    _cli(tmp_path, "export", "camp", "labels.csv")
-    with open(tmp_path / "labels.csv", newline="") as fh:
+    _cli(tmp_path, "export", "camp", "export.csv")
+    with open(tmp_path / "export.csv", newline="") as fh:
         assert sum(r["source"] == "confirmed" for r in csv.DictReader(fh)) == 2
     # the folder a header names is not where a loaded campaign writes
     loaded = load_cleaner(tmp_path / "camp")
@@ -224,9 +224,9 @@ def test_query_teach_export_use_the_saved_predictions_without_torch(
     _answer(tmp_path / "q.csv", tmp_path / "a.csv", 2)  # the round stays open
     out, torch_used = _cli(tmp_path, "teach", "camp", "a.csv")
     assert not torch_used and "4 questions open" in out, out
-    _, torch_used = _cli(tmp_path, "export", "camp", "labels.csv")
+    _, torch_used = _cli(tmp_path, "export", "camp", "export.csv")
     assert not torch_used
-    with open(tmp_path / "labels.csv", newline="") as fh:
+    with open(tmp_path / "export.csv", newline="") as fh:
         export = list(csv.DictReader(fh))
     for row in export:
         i = int(row["index"])

@@ -114,6 +114,10 @@ class Campaign:
     estimator = Deferred()
     classifier = Deferred()
 
+    def __getstate__(self):
+        self.estimator, self.classifier  # noqa: B018 - loaders do not pickle
+        return vars(self).copy()
+
     @property
     def folder(self):
         return self.cleaner.checkpoint

@@ -103,16 +103,16 @@ class Campaign:
         **ANNOTATOR_FITTED,  # agreement_, annotator_accuracy_, answers_, ...
     }
 
+    # built when first read after a restore (noisyactive.active._models)
+    estimator = Deferred()
+    classifier = Deferred()
+
     def __init__(self, cleaner, *, trusted=(), disk_seen=None):
         self.cleaner = cleaner
         self.trusted = tuple(trusted)
         self.disk_seen = disk_seen
         self.lock_depth = 0
         self.state = self.estimator = self.classifier = None
-
-    # built when first read after a restore (noisyactive.active._models)
-    estimator = Deferred()
-    classifier = Deferred()
 
     def __getstate__(self):
         self.estimator, self.classifier  # noqa: B018 - loaders do not pickle

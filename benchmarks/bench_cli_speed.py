@@ -3,8 +3,11 @@
 A 600-image campaign is built once, the way a user builds one: image files, a
 ``path,label`` CSV (31 % of the labels flipped at random), a config with
 ``"oracle": "ask"`` (64 px, ``small_cnn``, a few epochs) and ``noisyactive
-run``. It is cached in ``--work`` (default ``~/.cache/noisyactive/bench_cli``)
-and rebuilt only when missing. The images are 600 HAM10000 dermatoscopy JPEGs
+run`` of this tree (its checkpoint keeps the classifier's predictions, which
+``query`` and ``export`` read; an older tree given to ``--compare`` reads the
+same folder and ignores them). It is cached in ``--work`` (default
+``~/.cache/noisyactive/bench_cli``) and rebuilt when missing or built by an
+earlier version of this script. The images are 600 HAM10000 dermatoscopy JPEGs
 (600 x 450) from ``--ham`` when that folder exists, else generated PNGs of the
 same size.
 
@@ -45,6 +48,7 @@ HERE = Path(__file__).resolve().parent.parent
 N_IMAGES = 600
 NOISE = 0.31
 COMMANDS = ("query", "teach", "export")
+BUILD = 2  # 2: built by this tree's `run` (1: by the --compare tree)
 FLOOR = "import numpy, sklearn.base, torch, skorch"
 CONFIG = {
     "dataset": "csv",
@@ -101,7 +105,9 @@ def build_campaign(work, ham, python, src):
     work = Path(work)
     done = work / "built.json"
     if done.is_file():
-        return json.loads(done.read_text())
+        info = json.loads(done.read_text())
+        if info.get("build") == BUILD:
+            return info
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -139,6 +145,7 @@ def build_campaign(work, ham, python, src):
         "flipped": flipped,
         "run_s": round(time.perf_counter() - start, 1),
         "config": CONFIG,
+        "build": BUILD,
     }
     done.write_text(json.dumps(info, indent=1))
     return info
@@ -264,8 +271,7 @@ def main(argv=None):
     trees = {"this tree": HERE}
     if args.compare:
         trees = {"compare": Path(args.compare).resolve(), "this tree": HERE}
-    build_src = trees.get("compare", HERE)  # the oldest code reads the campaign
-    info = build_campaign(args.work, args.ham, python, build_src)
+    info = build_campaign(args.work, args.ham, python, HERE)
     print(
         f"campaign: {info['n']} images ({info['images']}), {info['flipped']} labels "
         f"flipped, 64 px small_cnn; `noisyactive run` took {info['run_s']} s"

@@ -512,6 +512,9 @@ def test_zip_bomb_state_is_refused_before_inflating(tmp_path):
         ("queried_lengths", np.array([5, 6]), "queried_lengths add up to 11"),
         ("n_rounds", "three", "n_rounds is 'three'"),
         ("labels", np.full(80, 7), "labels holds 7"),
+        ("proba", np.full((80, 2), 2.0), "proba holds values that are not prob"),
+        ("proba", np.zeros((10, 2)), r"proba is an array of shape \(10, 2\)"),
+        ("proba_version", -1, "proba_version is -1"),
     ],
 )
 def test_crafted_state_is_refused_naming_the_field(tmp_path, field, value, match):

@@ -136,3 +136,109 @@ def test_sigint_during_phase1_exits_nonzero_and_saves_nothing_as_finished(tmp_pa
     assert "resuming" not in out  # phase 1 trained from the start
     assert "phase 1 done" in out
     assert (tmp_path / "camp" / "state.npz").is_file()
+
+
+def _cli(tmp_path, *argv):
+    """``noisyactive ARGV`` in a fresh interpreter; its output, and whether
+    it imported torch."""
+    code = (
+        "import sys; from noisyactive.cli import main; rc = main(sys.argv[1:]); "
+        "print('TORCH', 'torch' in sys.modules); sys.exit(rc)"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    return proc.stdout, "TORCH True" in proc.stdout
+
+
+def _answer(questions, answers, k):
+    with open(questions, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with open(answers, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, list(rows[0]))
+        writer.writeheader()
+        for row in rows[:k]:
+            writer.writerow(dict(row, label=row["current_label"]))
+    return len(rows)
+
+
+def test_a_cache_dir_never_blocks_the_campaign_and_is_not_taken_from_it(
+    tmp_path, monkeypatch
+):
+    # A config with a cache_dir (as the benchmark configs have) made query,
+    # teach and export refuse the campaign: the checkpoint named a folder.
+    from noisyactive.active import load_cleaner
+
+    config = _campaign(tmp_path, cache_dir=".cache/na")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--config", "config.json", "--out", "out"]) == 0
+    assert any((tmp_path / ".cache" / "na").iterdir())  # the run used it
+    out, _ = _cli(tmp_path, "query", "camp", "--csv", "q.csv")
+    assert "questions written" in out
+    _answer(tmp_path / "q.csv", tmp_path / "a.csv", 2)
+    _cli(tmp_path, "teach", "camp", "a.csv")
+    _cli(tmp_path, "export", "camp", "export.csv")
+    with open(tmp_path / "export.csv", newline="") as fh:
+        assert sum(r["source"] == "confirmed" for r in csv.DictReader(fh)) == 2
+    # the folder a header names is not where a loaded campaign writes
+    loaded = load_cleaner(tmp_path / "camp")
+    assert loaded.classifier.cache_dir == "auto"
+    assert loaded.estimator.cache_dir == "auto"
+    # a changed cache_dir is a safe change for `run`
+    _write(tmp_path, dict(config, cache_dir=".cache/other"))
+    assert main(["run", "--config", "config.json", "--out", "out"]) == 0
+    record = json.loads((tmp_path / "camp" / "run-config.json").read_text())
+    assert record["changes"][-1]["changed"] == [
+        "cache_dir: '.cache/na' → '.cache/other'"
+    ]
+
+
+def test_query_teach_export_use_the_saved_predictions_without_torch(
+    tmp_path, monkeypatch
+):
+    from noisyactive.active import load_cleaner
+
+    _campaign(tmp_path, budget_per_round=6)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--config", "config.json", "--out", "out"]) == 0
+    out, torch_used = _cli(tmp_path, "query", "camp", "--csv", "q.csv")
+    assert not torch_used, out
+    # the same questions and suggestions as the loaded model gives
+    model = load_cleaner(tmp_path / "camp")
+    proba = model.predict_proba(model.input_paths_)
+    with open(tmp_path / "q.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    asked = [int(r["index"]) for r in rows]
+    assert asked == [int(i) for i in model.pending_indices_]
+    for row in rows:
+        i = int(row["index"])
+        assert row["suggested_label"] == model.classes_[proba[i].argmax()]
+        assert float(row["confidence"]) == pytest.approx(proba[i].max(), abs=1e-4)
+    _answer(tmp_path / "q.csv", tmp_path / "a.csv", 2)  # the round stays open
+    out, torch_used = _cli(tmp_path, "teach", "camp", "a.csv")
+    assert not torch_used and "4 questions open" in out, out
+    _, torch_used = _cli(tmp_path, "export", "camp", "export.csv")
+    assert not torch_used
+    with open(tmp_path / "export.csv", newline="") as fh:
+        export = list(csv.DictReader(fh))
+    for row in export:
+        i = int(row["index"])
+        assert row["suggested_label"] == model.classes_[proba[i].argmax()]
+    # the answers that close the round refit the classifier (torch, then)
+    _answer(tmp_path / "q.csv", tmp_path / "a.csv", 6)
+    out, torch_used = _cli(tmp_path, "teach", "camp", "a.csv", "--amend")
+    assert torch_used and "0 questions open" in out, out
+    after = load_cleaner(tmp_path / "camp")
+    assert after.n_rounds_ == 1
+    state = after.campaign_.state
+    assert state.proba_version == state.classifier_version == 2
+    np.testing.assert_allclose(
+        state.proba, after.predict_proba(after.input_paths_), atol=1e-6
+    )

@@ -32,9 +32,10 @@ from noisyactive.active._checks import (
     training_data,
 )
 from noisyactive.active._export import write_export
+from noisyactive.active._models import model_proba
 from noisyactive.active._open import write_csv
 from noisyactive.active._oracle import _listed, validate_oracle_labels
-from noisyactive.active._ranking import expand_proba, next_batch
+from noisyactive.active._ranking import next_batch
 from noisyactive.active._state import resolve_batch_size
 from noisyactive.query._base import check_n
 from noisyactive.utils import check_indices
@@ -271,16 +272,14 @@ def _rank_batch(campaign, X, n):
 
 
 def _pending_table(campaign, X=None):
-    s, clf = campaign.state, campaign.classifier
+    s = campaign.state
     pending, paths = s.pending(), s.input_paths
     suggested = [None] * pending.size
     confidence = [None] * pending.size
-    if pending.size and clf is not None and hasattr(clf, "predict_proba"):
-        if X is not None or paths is not None:
-            X = training_data(campaign, X)
-            proba = expand_proba(clf.predict_proba(X[pending]), clf.classes_, s.classes)
-            suggested = s.classes[proba.argmax(1)].tolist()
-            confidence = proba.max(1).astype(float).tolist()
+    proba = model_proba(campaign, X, pending) if pending.size else None
+    if proba is not None:
+        suggested = s.classes[proba.argmax(1)].tolist()
+        confidence = proba.max(1).astype(float).tolist()
     current = s.classes[s.labels[pending]].tolist()
     return [
         {

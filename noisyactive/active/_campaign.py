@@ -36,14 +36,14 @@ from noisyactive.active._journal import (
     read_journal,
 )
 from noisyactive.active._lock import CheckpointLock
+from noisyactive.active._models import Deferred, remember_proba, restore_models
 from noisyactive.active._notes import note_failure
 from noisyactive.active._open import remove_stale, remove_temporaries
 from noisyactive.active._oracle import UnknownLabelError, validate_oracle_labels
 from noisyactive.active._report import report_round
-from noisyactive.active._spec import load_model, params_to_json, save_model, user_types
+from noisyactive.active._spec import params_to_json, save_model
 from noisyactive.active._state import CampaignState, resolve_batch_size
 from noisyactive.active._training import (
-    classifier_template,
     fit_maybe_with_validation,
     macro_f1,
     make_estimator,
@@ -103,12 +103,20 @@ class Campaign:
         **ANNOTATOR_FITTED,  # agreement_, annotator_accuracy_, answers_, ...
     }
 
+    # built when first read after a restore (noisyactive.active._models)
+    estimator = Deferred()
+    classifier = Deferred()
+
     def __init__(self, cleaner, *, trusted=(), disk_seen=None):
         self.cleaner = cleaner
         self.trusted = tuple(trusted)
         self.disk_seen = disk_seen
         self.lock_depth = 0
         self.state = self.estimator = self.classifier = None
+
+    def __getstate__(self):
+        self.estimator, self.classifier  # noqa: B018 - loaders do not pickle
+        return vars(self).copy()
 
     @property
     def folder(self):
@@ -197,23 +205,7 @@ class Campaign:
         self.save()
         remove_stale(self.folder, _CLASSIFIER, keep=saved[0])
 
-    def _restore_models(self):
-        p = self.cleaner
-        trusted = self.trusted + tuple(
-            user_types(p.estimator, p.classifier, p.query_strategy)
-        )
-        self.estimator = make_estimator(p.estimator, self.state.seed)
-        if self.state.refit_forget_rate is not None:  # refit after the audit
-            self.estimator.set_params(forget_rate=self.state.refit_forget_rate)
-        self.classifier = None
-        entry = self.state.model_files.get("classifier")
-        if entry is not None:
-            template = classifier_template(p.classifier, self.estimator, self.state)
-            self.classifier = load_model(
-                self.folder, *entry, template, trusted=trusted, what=self._intact()
-            )
-
-    def _intact(self):
+    def intact_note(self):
         s = self.state
         return (
             f" The state file is intact: {s.n_rounds} rounds and {s.budget_used} "
@@ -276,6 +268,7 @@ class Campaign:
         self.classifier = train_classifier(self, X, validation, scratch=True)
         s.add_history_entry(np.zeros(0, np.intp), p.start)
         self.save_classifier()
+        remember_proba(self, X)
         self.finish(X, validation)
 
     def resume(self, state, X, validation, *, close=True):
@@ -286,7 +279,7 @@ class Campaign:
         if state.consensus != getattr(self.cleaner, "consensus", None):
             state.consensus = self.cleaner.consensus  # the rule now declared
             apply_consensus(state)
-        self._restore_models()
+        restore_models(self)
         if self.folder is not None:
             replay = entries_after(self.folder, self._journal_id(), state.journal_seq)
             for entry in replay:
@@ -380,6 +373,7 @@ class Campaign:
             self.classifier = train_classifier(self, X, validation, scratch=scratch)
             s.needs_refit = False
             self.save_classifier()
+            remember_proba(self, X)
         if s.needs_refit:
             return  # reported after the refit
         while s.n_reported < len(s.history):

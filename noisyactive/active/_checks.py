@@ -21,7 +21,11 @@ from sklearn.utils.validation import (
 
 from noisyactive.active._files import STATE_FILE
 from noisyactive.active._oracle import _listed
-from noisyactive.active._spec import params_from_json
+from noisyactive.active._params import (
+    defer_params,
+    params_from_json,
+    without_cache_dirs,
+)
 from noisyactive.active._state import CampaignState
 from noisyactive.utils._param_validation import (
     HasMethods,
@@ -239,14 +243,31 @@ def read_checkpoint(checkpoint):
     return saved
 
 
-def cleaner_from_header(header, *, estimator=None, classifier=None, trusted=()):
+def cleaner_from_header(
+    header, *, estimator=None, classifier=None, trusted=(), lazy=False
+):
     """The cleaner described by a checkpoint's stored parameters (``oracle``
-    None; ``estimator`` / ``classifier`` replacing the stored ones)."""
-    replace = {"oracle": None} if header["params"]["params"].get("oracle") else {}
+    None; ``estimator`` / ``classifier`` replacing the stored ones; a stored
+    ``cache_dir`` not used, see :func:`without_cache_dirs`).
+
+    With ``lazy`` the stored ``estimator`` and ``classifier`` are checked by
+    name now and built when first read (:func:`defer_params`): building a
+    network estimator imports torch, which ``teach`` never needs.
+    """
+    spec = without_cache_dirs(header["params"], trusted)
+    stored = spec["params"] if isinstance(spec.get("params"), dict) else {}
+    replace = {"oracle": None} if stored.get("oracle") else {}
+    deferred = {}
     for name, value in (("estimator", estimator), ("classifier", classifier)):
         if value is not None:
             replace[name] = value
-    return params_from_json(header["params"], trusted=trusted, replace=replace)
+        elif lazy and isinstance(stored.get(name), dict):
+            deferred[name] = stored[name]
+            replace[name] = None
+    cleaner = params_from_json(spec, trusted=trusted, replace=replace)
+    if deferred:
+        defer_params(cleaner, deferred, trusted)
+    return cleaner
 
 
 def training_data(campaign, X):

@@ -13,7 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from noisyactive.active import _ask_tell, _methods
+from noisyactive.active import _ask_tell, _methods, _params
 from noisyactive.active._audit import check_audit_size
 from noisyactive.active._campaign import Campaign
 from noisyactive.active._checks import (
@@ -377,6 +377,8 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         campaign = vars(self).get("campaign_")
         if name in Campaign.FITTED and campaign is not None and campaign.state:
             return Campaign.FITTED[name](campaign)
+        if name in _params.deferred_params(self):  # from_checkpoint(lazy=True)
+            return _params.build_deferred(self, name)
         raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
 
     # -- ask/tell: functions of the cleaner in noisyactive.active._ask_tell ---------

@@ -46,9 +46,8 @@ campaign fitted on arrays exported without ``X``).
 import numpy as np
 
 from noisyactive.active._annotators import consensus_fit, latest_answers, table
-from noisyactive.active._checks import training_data
+from noisyactive.active._models import model_proba
 from noisyactive.active._open import write_csv
-from noisyactive.active._ranking import expand_proba
 
 __all__ = ["EXPORT_COLUMNS", "export_rows", "write_export"]
 
@@ -66,23 +65,11 @@ EXPORT_COLUMNS = (
 )
 
 
-def _model_proba(campaign, X):
-    """The final model's class probabilities over every sample (columns in
-    ``classes`` order), or None when there is no model or no data."""
-    s, clf = campaign.state, campaign.classifier
-    if clf is None or not hasattr(clf, "predict_proba"):
-        return None
-    if X is None and s.input_paths is None:
-        return None
-    X = training_data(campaign, X)
-    return expand_proba(clf.predict_proba(X), clf.classes_, s.classes)
-
-
 def export_rows(campaign, X=None):
     """The export as a dict of equal-length columns (see the module doc)."""
     s = campaign.state
     n = s.labels.shape[0]
-    proba = _model_proba(campaign, X)
+    proba = model_proba(campaign, X)
     reviewed = s.relabeled
     same = s.labels == s.y_noisy
     if proba is not None:

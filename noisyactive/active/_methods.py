@@ -36,19 +36,29 @@ def from_checkpoint(
     classifier=None,
     trusted=(),
     labels_only=False,
+    lazy=False,
 ):
     """A fitted cleaner restored from its checkpoint folder
     (:func:`load_cleaner` says more); ``cls`` when ``cleaner`` is None
-    and the folder names this class."""
+    and the folder names this class.
+
+    With ``lazy=True`` the stored estimators are checked by name and built
+    when first used (the command line's ``query``, ``teach`` and ``export``
+    then start without importing torch); the model files are checked at once.
+    """
     seen = disk_mark(checkpoint)  # before reading: a writer in between is noticed
     state, header = read_checkpoint(checkpoint)
     if cleaner is None:
         cleaner = cleaner_from_header(
-            header, estimator=estimator, classifier=classifier, trusted=trusted
+            header,
+            estimator=estimator,
+            classifier=classifier,
+            trusted=trusted,
+            lazy=lazy,
         )
     else:
         cleaner = clone(cleaner)
-    cleaner.set_params(checkpoint=os.fspath(checkpoint))
+    cleaner.checkpoint = os.fspath(checkpoint)  # set_params would build them all
     cleaner.classes_ = state.classes
     if state.n_features_in is not None:
         cleaner.n_features_in_ = state.n_features_in

@@ -13,9 +13,25 @@ import types
 
 import numpy as np
 
-from noisyactive.active._trust import UntrustedCheckpointError, _resolve, _within
+from noisyactive.active._trust import (
+    UntrustedCheckpointError,
+    _check_trusted,
+    _resolve,
+    _within,
+)
 
-__all__ = ["params_to_json", "params_from_json", "user_types"]
+__all__ = [
+    "build_deferred",
+    "check_spec_names",
+    "defer_params",
+    "deferred_params",
+    "params_to_json",
+    "params_from_json",
+    "user_types",
+    "without_cache_dirs",
+]
+
+_DEFERRED = "_deferred_params"
 
 
 # Parameters that name a place on disk (sklearn's memory=, a cache_dir, a
@@ -81,8 +97,14 @@ def params_to_json(estimator):
     >>> params_from_json(spec)
     LogisticRegression(C=0.5)
     """
-    params = {}
-    for name, value in estimator.get_params(deep=False).items():
+    params, deferred = {}, deferred_params(estimator)
+    if deferred:  # written back as they were read, without building them
+        names = type(estimator)._get_param_names()
+        values = {n: getattr(estimator, n) for n in names if n not in deferred}
+        params.update({n: spec for n, (spec, _) in deferred.items()})
+    else:
+        values = estimator.get_params(deep=False)
+    for name, value in values.items():
         try:
             params[name] = _encode(value)
         except _NotStorable as exc:
@@ -190,3 +212,81 @@ def user_types(*objects):
         elif isinstance(obj, (list, tuple)):
             stack.extend(obj)
     return names
+
+
+def _specs(value):
+    """Every ``{"class": ..., "params": ...}`` inside a stored value."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("class"), str):
+                yield node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def check_spec_names(spec, trusted=()):
+    """Refuse a stored estimator that names a class or reference outside the
+    allow-list, by its names alone (nothing is imported): what a deferred
+    parameter is checked with before :func:`build_deferred` resolves it."""
+    stack = [spec]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key in ("class", "__ref__"):
+                if key in node:
+                    if not isinstance(node[key], str):
+                        raise UntrustedCheckpointError(
+                            f"The checkpoint gives {key} {node[key]!r}; expected "
+                            '"module:Class".'
+                        )
+                    _check_trusted(node[key], trusted)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def without_cache_dirs(spec, trusted=()):
+    """``spec`` with no ``cache_dir`` for classes outside ``trusted``.
+
+    A cache folder is where decoded images are kept, not a setting of the
+    campaign: the one a header names is not used (a received folder must
+    not choose where to write), the estimator's default cache is. A header
+    naming one is therefore never refused for it (see :func:`params_from_json`).
+    """
+    import copy
+
+    spec = copy.deepcopy(spec)
+    for node in _specs(spec):
+        module = node["class"].partition(":")[0]
+        params = node.get("params")
+        if isinstance(params, dict) and not _within(module, tuple(trusted)):
+            params.pop("cache_dir", None)
+    return spec
+
+
+def defer_params(estimator, specs, trusted=()):
+    """Leave the parameters ``specs`` (name: stored description) of
+    ``estimator`` unbuilt until first read (:func:`build_deferred`)."""
+    for name, spec in specs.items():
+        check_spec_names(spec, trusted)
+        vars(estimator).pop(name, None)
+    vars(estimator)[_DEFERRED] = {
+        n: (spec, tuple(trusted)) for n, spec in specs.items()
+    }
+
+
+def deferred_params(estimator):
+    """``{name: (spec, trusted)}`` of the parameters not built yet."""
+    return getattr(estimator, "__dict__", {}).get(_DEFERRED, {})
+
+
+def build_deferred(estimator, name):
+    """Build the deferred parameter ``name`` (checked as when loading)."""
+    spec, trusted = deferred_params(estimator)[name]
+    value = params_from_json(spec, trusted=trusted)
+    setattr(estimator, name, value)
+    del vars(estimator)[_DEFERRED][name]
+    return value

@@ -12,9 +12,30 @@ from noisyactive.active._annotators import (
     several,
 )
 from noisyactive.active._audit_state import audit_batch
+from noisyactive.active._models import (  # noqa: F401 - expand_proba re-exported
+    expand_proba,
+    saved_proba,
+)
 from noisyactive.active._state import derived_seed
-from noisyactive.query import get_query_strategy
+from noisyactive.query import (
+    EntropySampling,
+    LabelCleaningSampling,
+    LeastConfidenceSampling,
+    MarginSampling,
+    RandomSampling,
+    get_query_strategy,
+)
 from noisyactive.query._base import check_ranking
+
+# Strategies that read nothing of the classifier but ``classes_`` and
+# ``predict_proba`` of training rows: they rank from the saved probabilities.
+_PROBA_ONLY = (
+    EntropySampling,
+    MarginSampling,
+    LeastConfidenceSampling,
+    LabelCleaningSampling,
+    RandomSampling,
+)
 
 __all__ = [
     "expand_proba",
@@ -23,37 +44,6 @@ __all__ = [
     "suspicion_ranking",
     "next_batch",
 ]
-
-
-def expand_proba(proba, sub_classes, classes):
-    """Put the columns of ``proba`` (over ``sub_classes``) into ``classes``.
-
-    A classifier trained on a clean part that lacks some classes predicts
-    only the classes it saw; the missing ones get probability 0.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from noisyactive.active._ranking import expand_proba
-    >>> expand_proba(np.array([[0.25, 0.75]]), np.array([0, 2]), np.array([0, 1, 2]))
-    array([[0.25, 0.  , 0.75]])
-    """
-    proba = np.asarray(proba)
-    sub_classes = np.asarray(sub_classes)
-    if sub_classes.shape[0] == classes.shape[0] and np.array_equal(
-        sub_classes, classes
-    ):
-        return proba
-    cols = np.searchsorted(classes, sub_classes)
-    cols = np.clip(cols, 0, classes.shape[0] - 1)
-    if not np.array_equal(classes[cols], sub_classes):
-        raise ValueError(
-            f"The classifier predicts classes {sub_classes.tolist()} that are not "
-            f"all among the cleaner's classes {classes.tolist()}."
-        )
-    out = np.zeros((proba.shape[0], classes.shape[0]), dtype=proba.dtype)
-    out[:, cols] = proba
-    return out
 
 
 class FullClassView:
@@ -75,6 +65,31 @@ class FullClassView:
         if name == "classifier":  # not set yet (unpickling); avoid recursion
             raise AttributeError(name)
         return getattr(self.classifier, name)
+
+
+class SavedProba:
+    """The classifier as its saved probabilities of the training samples:
+    ``predict_proba(rows)`` takes sample indices (the ``X`` it is used with
+    is ``np.arange(n_samples)``)."""
+
+    def __init__(self, proba, classes):
+        self.proba, self.classes_ = proba, classes
+
+    def predict_proba(self, rows):
+        return self.proba[np.asarray(rows, dtype=np.intp)]
+
+
+def _scoring_model(campaign, X, strategy):
+    """``(model, X)`` for ranking: the saved probabilities when the strategy
+    needs no more and the classifier is not loaded, else the classifier."""
+    s = campaign.state
+    saved = saved_proba(campaign)
+    if saved is not None and type(strategy) in _PROBA_ONLY:
+        return SavedProba(saved, s.classes), np.arange(s.labels.shape[0])
+    model = campaign.classifier
+    if model is not None and not np.array_equal(model.classes_, s.classes):
+        model = FullClassView(model, s.classes)
+    return model, X
 
 
 def random_ranking(candidates, n, seed):
@@ -123,9 +138,7 @@ def next_batch(campaign, X, n):
     if several(params, s):  # answered samples may want more answers
         candidates = askable(s, params, second_opinion=second)
     n_main = min(n - n_audit, candidates.size)
-    model = campaign.classifier
-    if model is not None and not np.array_equal(model.classes_, s.classes):
-        model = FullClassView(model, s.classes)
+    model, X = _scoring_model(campaign, X, strategy)
     parts = []
     if n_main > 0 and model is None:
         parts.append(random_ranking(candidates, n_main, seed))

@@ -26,7 +26,14 @@ _PER_SAMPLE = (
     "input_paths",
 )
 _MASKS = ("initial_clean", "clean", "relabeled", "abstained")
-_COUNTS = ("seed", "n_rounds", "budget_used", "classifier_version", "journal_seq")
+_COUNTS = (
+    "seed",
+    "n_rounds",
+    "budget_used",
+    "classifier_version",
+    "journal_seq",
+    "proba_version",
+)
 
 
 class _Refusal(Exception):
@@ -153,6 +160,22 @@ def _check(header, arrays):
             _vector(arrays, "log_round", "iu")
             _within(arrays, "log_round", 0, n_rounds + 2, "rounds")  # 0: the audit
     _check_answers(header, arrays, n, n_classes, n_rounds)
+    if "proba" in arrays:
+        _check_proba(arrays["proba"], n, n_classes)
+
+
+def _check_proba(proba, n, n_classes):
+    """The saved class probabilities: none, or one row of ``n_classes``
+    probabilities per sample."""
+    if proba.size == 0 and proba.ndim == 2:
+        return
+    if proba.dtype.kind != "f" or proba.shape != (n, n_classes):
+        raise _Refusal(
+            f"proba is an array of shape {proba.shape} and dtype {proba.dtype}, "
+            f"not ({n}, {n_classes}) probabilities"
+        )
+    if not (np.isfinite(proba).all() and proba.min() >= 0 and proba.max() <= 1 + 1e-6):
+        raise _Refusal("proba holds values that are not probabilities")
 
 
 def _check_answers(header, arrays, n, n_classes, n_rounds):

@@ -51,6 +51,7 @@ __all__ = [
     "params_from_json",
     "user_types",
     "save_model",
+    "read_model",
     "load_model",
 ]
 
@@ -160,13 +161,12 @@ def _check_skops_types(blob, trusted, name):
     return untrusted
 
 
-def load_model(directory, name, fmt, sha256, template, *, trusted=(), what=""):
-    """Load a model saved by :func:`save_model` after checking its checksum.
+def read_model(directory, name, fmt, sha256, *, what=""):
+    """The bytes of a model file saved by :func:`save_model`, checked.
 
     The file is read once, without following a link; its checksum and the
-    sizes it declares are checked on those bytes before anything is built.
-    ``template`` (an unfitted clone) receives torch state; skops files are
-    checked against :data:`SKOPS_CLASSES` and ``trusted`` first.
+    sizes it declares are checked on those bytes. Nothing is built (and
+    torch is not imported): :func:`load_model` builds from these bytes.
     """
     path = inside(directory, name)
     if fmt not in ("torch", "skops"):
@@ -180,6 +180,21 @@ def load_model(directory, name, fmt, sha256, template, *, trusted=(), what=""):
     if hashlib.sha256(blob).hexdigest() != sha256:
         raise CheckpointCorruptedError(f"{path} is damaged (checksum).{what}")
     check_archive(blob, path)
+    return blob
+
+
+def load_model(
+    directory, name, fmt, sha256, template, *, trusted=(), what="", blob=None
+):
+    """Load a model saved by :func:`save_model` after checking its checksum.
+
+    The bytes are those of :func:`read_model` (read now, or given as
+    ``blob`` when they were read and checked before). ``template`` (an
+    unfitted clone) receives torch state; skops files are checked against
+    :data:`SKOPS_CLASSES` and ``trusted`` first.
+    """
+    if blob is None:
+        blob = read_model(directory, name, fmt, sha256, what=what)
     if fmt == "torch":
         import torch
 

@@ -85,6 +85,8 @@ _RAGGED, _COLUMNS = "ragged", "columns"
 _SINCE_V3 = ("annotators", "answers", "consensus", "batch_wanted")
 # Fields a format-3 checkpoint lacks (they keep their default).
 _SINCE_V4 = ("model_votes",)
+# Fields a folder written before them lacks; their default means "none".
+_OPTIONAL = ("proba", "proba_version")
 
 
 @dataclass
@@ -156,6 +158,11 @@ class CampaignState:
     # consensus="crowdlab": the classifier's probabilities for each sample
     # when it was first asked (a NaN row: none yet); empty for other rules.
     model_votes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    # The current classifier's class probabilities of every sample (columns
+    # in ``classes`` order), saved with it: what query, teach and export read
+    # without loading the model. ``proba_version``: its classifier_version.
+    proba: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    proba_version: int = 0
 
     def __post_init__(self):
         n = self.y_noisy.shape[0]
@@ -340,6 +347,8 @@ class CampaignState:
                     continue  # upgraded below
                 if header["format_version"] < 4 and name in _SINCE_V4:
                     continue  # the default
+                if name in _OPTIONAL and name not in arrays and name not in header:
+                    continue
                 if store == _RAGGED:
                     lengths = arrays[f"{name}_lengths"]
                     parts = np.split(arrays[name], np.cumsum(lengths)[:-1])

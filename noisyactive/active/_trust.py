@@ -10,6 +10,7 @@ noisyactive may hold besides the types skops trusts itself.
 """
 
 import importlib
+import sys
 import types
 
 __all__ = ["TRUSTED_MODULES", "SKOPS_CLASSES", "UntrustedCheckpointError"]
@@ -142,6 +143,8 @@ def _resolve(ref, trusted):
 def _is_callback(obj):
     if not isinstance(obj, type):
         return False
+    if "skorch.callbacks" not in sys.modules:
+        return False  # no class can derive from a Callback never imported
     try:
         from skorch.callbacks import Callback
     except ImportError:  # pragma: no cover - skorch is a dependency

@@ -45,11 +45,10 @@ class ReviewSession:
         (for path inputs the checkpoint knows the paths).
     cleaner : ActiveLabelCleaner, default=None
         An already loaded cleaner (for the Python entry point); default: read
-        it from ``checkpoint`` with :func:`~noisyactive.active.load_cleaner`.
+        from ``checkpoint``, its estimators built when first needed.
     trusted : tuple of str, default=()
         Modules (besides noisyactive's, scikit-learn's, torch's) whose
-        classes the checkpoint may name, passed to
-        :func:`~noisyactive.active.load_cleaner` at every (re)load: the
+        classes the checkpoint may name, trusted at every (re)load: the
         campaign's own estimator or network module, for example.
     """
 
@@ -375,9 +374,11 @@ class ReviewSession:
             return 0
 
     def _load(self):
-        from noisyactive.active import load_cleaner
+        from noisyactive.active import ActiveLabelCleaner
 
-        return load_cleaner(self.checkpoint, trusted=self.trusted)
+        return ActiveLabelCleaner.from_checkpoint(  # torch: only when refitting
+            self.checkpoint, trusted=self.trusted, lazy=True
+        )
 
     def _refresh(self):
         """Reload the cleaner when another process (``noisyactive teach``, a

@@ -111,10 +111,10 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         within each noisy class so that every class is seen (rare classes
         oversampled; ``audit_weights_`` undo it), asked like a round (oracle,
         ``query``/``teach``, review page, CSV) and counted in the budget,
-        which becomes ``audit_size + batch_size * n_rounds`` (answers: times
-        the answers per sample with several annotators, where the audit counts
-        each sample's consensus). Their answers join the clean part; the
-        first classifier is trained after them. The
+        which becomes ``audit_size + batch_size * n_rounds`` (times the
+        answers per sample with several annotators; the audit counts each
+        sample's consensus). Their answers join the clean part; the first
+        classifier is trained after them. The
         audit is ``history_[0]`` (``"kind": "audit"``, its answers are round
         0 in ``relabel_log_``) and its wrong-label counts update phase 1's
         estimate into one posterior (``noise_rate_``); ``n_rounds=0`` runs

@@ -115,10 +115,9 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         answers per sample with several annotators; the audit counts each
         sample's consensus). Their answers join the clean part; the first
         classifier is trained after them. The audit is ``history_[0]``
-        (``"kind": "audit"``, its answers are round 0 in ``relabel_log_``)
-        and its wrong-label counts update phase 1's
-        estimate into one posterior (``noise_rate_``); ``n_rounds=0`` runs
-        the audit alone. It needs at least one sample per class.
+        (``"kind": "audit"``, round 0 of ``relabel_log_``); its wrong-label
+        counts update phase 1's estimate into one posterior (``noise_rate_``);
+        ``n_rounds=0`` runs the audit alone. It needs a sample per class.
     refit_after_audit : {"auto"} or bool, default="auto"
         Fit phase 1 again after the audit with ``forget_rate`` set to the
         audited rate: ``"auto"`` when that rate lies outside phase 1's

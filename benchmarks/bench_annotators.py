@@ -45,6 +45,19 @@ def _data(seed):
     return X_tr, y_tr, noisy, X_te, y_te
 
 
+def _realised(cleaner, y):
+    """Each annotator's share of correct answers so far (the accuracy the
+    simulation realised, which the estimate is compared with)."""
+    answers = cleaner.answers_
+    out = {}
+    for name in ACCURACIES:
+        own = answers[(answers["annotator"] == name) & (answers["label_code"] >= 0)]
+        if own.size:
+            given = cleaner.classes_[own["label_code"]]
+            out[name] = float(np.mean(given == y[own["index"]]))
+    return out
+
+
 def run(method, seed, *, answers, rounds):
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
@@ -72,6 +85,7 @@ def run(method, seed, *, answers, rounds):
                     f1_score(y_te, clf.predict(X_te), average="macro")
                 ),
                 "annotator_accuracy": entry.get("annotator_accuracy"),
+                "realised_accuracy": _realised(cleaner, y),
             }
         )
 
@@ -120,6 +134,38 @@ def markdown_table(rows):
             f"{cell('answered_accuracy')} | {cell('test_macro_f1')} |"
         )
     out.append(f"\n(round {last}, {len({r['seed'] for r in rows})} seeds)")
+    out += ["", *accuracy_table(rows, last)]
+    return out
+
+
+def accuracy_table(rows, last):
+    """The estimated annotator accuracies of the last round against the
+    simulated ones: nominal and realised (each annotator's share of correct
+    answers in that run); the largest absolute gap over seeds."""
+    out = [
+        "| method | annotator | nominal | realised | estimated | "
+        "largest abs. gap to realised | to nominal |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for method in METHODS:
+        sel = [
+            r
+            for r in rows
+            if r["method"] == method
+            and r["round"] == last
+            and r.get("annotator_accuracy")
+            and r.get("realised_accuracy")
+        ]
+        if not sel or method == "single_as_truth":
+            continue
+        for name, nominal in ACCURACIES.items():
+            est = np.array([r["annotator_accuracy"][name] for r in sel])
+            real = np.array([r["realised_accuracy"][name] for r in sel])
+            out.append(
+                f"| {method} | {name} | {nominal} | {real.mean():.3f} | "
+                f"{est.mean():.3f} | {np.abs(est - real).max():.3f} | "
+                f"{np.abs(est - nominal).max():.3f} |"
+            )
     return out
 
 

@@ -143,3 +143,35 @@ def test_annotator_accuracy_is_the_agreement_with_the_consensus():
     assert (
         max(abs(cleaner.annotator_accuracy_[k] - v) for k, v in realized.items()) < 0.1
     )
+
+
+def test_model_votes_unchecked_without_answers_are_still_refused(tmp_path):
+    # A crafted state with no answer table must not skip the votes' check.
+    from noisyactive.active import CheckpointCorruptedError
+
+    X, y, y_noisy = _data()
+    _cleaner(y, checkpoint=tmp_path, n_rounds=1).fit(X, y_noisy)
+    header, arrays = read_state(tmp_path)
+    for key in [k for k in arrays if k.startswith("answers_")]:
+        del arrays[key]
+    arrays["model_votes"] = np.full(arrays["model_votes"].shape, 2.0)
+    write_state(tmp_path, header, arrays)
+    with pytest.raises(CheckpointCorruptedError, match="outside"):
+        load_cleaner(tmp_path, labels_only=True)
+
+
+def test_samples_answered_before_the_model_voted_get_no_vote():
+    # A sample answered before the classifier voted on it (the audit, a
+    # start="none" round) gets no vote later: the model has been trained on
+    # its answer by then. Unanswered samples get theirs.
+    from noisyactive.active._annotators import record_model_votes
+
+    X, y, y_noisy = _data()
+    cleaner = _cleaner(y, n_rounds=1).fit(X, y_noisy)
+    state, answered = cleaner.campaign_.state, np.unique(cleaner.answers_["index"])
+    fresh = np.setdiff1d(np.arange(300), answered)[:5]
+    state.model_votes = np.full((300, 3), np.nan)
+    both = np.r_[answered[:5], fresh]
+    record_model_votes(state, both, np.full((10, 3), 1 / 3))
+    assert np.isnan(state.model_votes[answered[:5]]).all()
+    assert np.isfinite(state.model_votes[fresh]).all()

@@ -333,8 +333,12 @@ def test_warm_start_refuses_networks_of_another_shape():
     filt = NoisyLabelFilter(
         module="small_cnn", max_epochs=1, forget_rate=0.2, random_state=0
     ).fit(X, y)
-    with pytest.raises(ValueError, match="warm_start=True"):
+    before = filt.net_
+    with pytest.raises(ValueError, match="classes"):
         filt.set_params(warm_start=True).fit(X, np.arange(24) % 4)
+    assert filt.net_ is before  # refused before a new network replaced it
+    with pytest.raises(ValueError, match="shapes"):
+        filt.set_params(module_kwargs={"width": 8}).fit(X, y)
 
 
 def test_a_fitted_module_given_back_is_wrapped_once():

@@ -165,11 +165,13 @@ def model_votes(state):
 
 
 def record_model_votes(state, indices, proba):
-    """Keep the classifier's probabilities for the samples it has not voted
-    on yet (its vote is the one from before the sample's first answer, when
-    it had not been trained on them)."""
+    """Keep the classifier's probabilities for the samples it has neither
+    voted on nor seen an answer for: its vote is the one from before the
+    sample's first answer, so never trained on an answer it is compared
+    with (a sample answered without a vote, e.g. in the audit, gets none)."""
     votes, indices = model_votes(state), np.asarray(indices, dtype=np.intp)
     new = np.isnan(votes[indices]).any(axis=1)
+    new &= answer_counts(state)[indices] == 0
     votes[indices[new]] = np.asarray(proba, dtype=float)[new]
 
 

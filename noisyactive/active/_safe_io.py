@@ -186,6 +186,15 @@ def _check_answers(header, arrays, n, n_classes, n_rounds):
         raise _Refusal(f"annotators is {names!r}, not a list of names")
     if header.get("consensus") not in (None, "majority", "dawid_skene", "crowdlab"):
         raise _Refusal(f"consensus is {header.get('consensus')!r}")
+    votes = arrays.get("model_votes")  # checked with or without answers
+    if votes is not None and votes.size:
+        if votes.shape != (n, n_classes) or votes.dtype.kind != "f":
+            raise _Refusal(
+                f"model_votes has shape {votes.shape} and dtype {votes.dtype}, not "
+                f"({n}, {n_classes}) probabilities"
+            )
+        if np.any((votes < 0) | (votes > 1)):
+            raise _Refusal("model_votes holds values outside [0, 1]")
     columns = [k for k in arrays if k.startswith("answers_")]
     if not columns:
         return
@@ -201,15 +210,6 @@ def _check_answers(header, arrays, n, n_classes, n_rounds):
         if key in arrays:
             _vector(arrays, key, "iu")
             _within(arrays, key, low, high, what)
-    votes = arrays.get("model_votes")
-    if votes is not None and votes.size:
-        if votes.shape != (n, n_classes) or votes.dtype.kind != "f":
-            raise _Refusal(
-                f"model_votes has shape {votes.shape} and dtype {votes.dtype}, not "
-                f"({n}, {n_classes}) probabilities"
-            )
-        if np.any((votes < 0) | (votes > 1)):
-            raise _Refusal("model_votes holds values outside [0, 1]")
     if "batch_wanted" in arrays:
         wanted = _vector(arrays, "batch_wanted", "iu")
         if wanted.size and wanted.size != len(arrays.get("batch", [])):

@@ -59,27 +59,39 @@ class CoTeachingConfig:
         return cls(**{n: params[n] for n in names if n in params}, **values)
 
 
-def trained_states(estimator):
+def trained_states(estimator, y):
     """A copy of each fitted network's weights (``warm_start``), or None for an
-    estimator not fitted yet."""
+    estimator not fitted yet; refuses labels whose classes differ."""
     net = getattr(estimator, "net_", None)
     if net is None:
         return None
+    old, new = np.asarray(estimator.classes_), np.unique(np.asarray(y))
+    if old.shape != new.shape or not np.array_equal(old, new):
+        raise ValueError(_MISMATCH.format(f"classes {old.tolist()} → {new.tolist()}"))
     return [copy.deepcopy(m.state_dict()) for m in net.ensemble()]
+
+
+_MISMATCH = (
+    "warm_start=True, but the networks this fit builds differ from the fitted "
+    "ones ({}): keep module, module_kwargs, weights, freeze and the classes as "
+    "they were, or set warm_start=False."
+)
+
+
+def check_trained_networks(states, build):
+    """Refuse a ``warm_start`` whose networks (``build()`` makes one new
+    network) differ in shape from the fitted ones, before any training."""
+    shapes = {k: tuple(v.shape) for k, v in build().state_dict().items()}
+    for state in states:
+        if {k: tuple(v.shape) for k, v in state.items()} != shapes:
+            raise ValueError(_MISMATCH.format("their weights' shapes"))
 
 
 def load_trained_networks(net, states):
     """Load ``states`` (one state dict per network, as a fitted filter's
     ensemble had them) into the initialised ``net``: ``warm_start``."""
     for module, state in zip(net.ensemble(), states, strict=True):
-        try:
-            module.load_state_dict(state)
-        except RuntimeError as exc:
-            raise ValueError(
-                "warm_start=True, but the networks this fit builds differ from the "
-                "fitted ones: keep module, module_kwargs, weights, freeze and the "
-                "classes as they were, or set warm_start=False."
-            ) from exc
+        module.load_state_dict(state)
     return net
 
 

@@ -8,6 +8,7 @@ from noisyactive.base import BaseNetEstimator
 from noisyactive.filtering._coteaching import (
     CoTeachingConfig,
     CoTeachingNet,
+    check_trained_networks,
     load_trained_networks,
     trained_states,
 )
@@ -326,8 +327,8 @@ random_state, verbose
         self
         """
         # Everything is checked before any training (the cross-fit included).
-        # The noise-rate cross-fit gets the inputs (its estimators prepare them
-        # themselves); the networks get them as they read them.
+        # The cross-fit gets the inputs; the networks, X as they read it.
+        trained = trained_states(self, y) if self.warm_start else None
         X_in, y = self._prepare(X, y, reset=True, net_input=False)
         X = self._net_input(X_in)
         y_enc = self._encode_labels(y)
@@ -335,6 +336,8 @@ random_state, verbose
         valid = self._validation_arrays(X_val, y_val, all_known=True)
         kwargs = self._net_kwargs(X, len(self.classes_))  # device, precision
         kwargs["batch_size"] = min(self.batch_size, X.shape[0])
+        if trained is not None:  # refuse a mismatch before any training
+            check_trained_networks(trained, kwargs["module"])
         before = self.forget_rate == "auto" and not self._estimates_in_warmup()
         if before:
             self._check_cross_fit_counts(y_enc)
@@ -354,7 +357,6 @@ random_state, verbose
             forget_rate=rate,
             record=self._selection_recordings(),
         )
-        trained = trained_states(self) if self.warm_start else None
         self.net_ = self._net_class(coteaching=config, valid_data=valid, **kwargs)
         if trained is None:
             self.net_.fit(X, y_enc)
@@ -372,9 +374,7 @@ random_state, verbose
             noise = loss_mixture_bunch(self.forget_rate_, result["rate_estimates"])
         counts = np.bincount(y_enc, minlength=len(self.classes_))
         self.class_clean_counts_ = estimate_class_clean_counts(
-            counts,
-            self.forget_rate_,
-            transition_matrix=transition,
+            counts, self.forget_rate_, transition_matrix=transition
         )
         self.class_noise_rates_ = 1.0 - self.class_clean_counts_ / np.maximum(counts, 1)
         self.forget_rate_std_ = float(noise.rate_std)

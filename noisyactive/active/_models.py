@@ -146,10 +146,10 @@ def _expanded(clf, X, classes):
 
 def saved_proba(campaign):
     """The saved probabilities when they belong to the current classifier
-    and it is not loaded (None otherwise: use the model)."""
+    (None otherwise: use the model). Loaded or not, the model would give the
+    same numbers: they were computed from it on these samples when it was
+    saved, so a checkpointed round predicts once, not twice."""
     s = campaign.state
-    if not Deferred.pending(campaign, "classifier"):
-        return None
     fresh = s.proba_version == s.classifier_version and s.proba_version > 0
     if not fresh or s.proba.shape != (s.labels.shape[0], s.classes.shape[0]):
         return None

@@ -91,7 +91,10 @@ PRESETS = {
     "smoke": {
         "epoch": [
             {**_CNN, "image": (3, 8, 8), "n": 128, "batch_size": 32, "timed": 1},
-            {**_RESNET, "n": 16, "batch_size": 16, "timed": 1},
+            # 32 px, not 8: at 8 px ResNet18's maps are 1 x 1 from layer 2 on,
+            # and one CI run of the smoke diverged there (bf16; not reproduced
+            # in ten reruns).
+            {**_RESNET, "image": (3, 32, 32), "n": 16, "batch_size": 16, "timed": 1},
         ],
         "clean": {"epochs": 2, "seeds": [0], "folds": 5},
         "query": [["--smoke", "--cases", "coreset_k_center_greedy_float32"]],

@@ -144,7 +144,7 @@ def run_config(setting, seed):
     return {
         "setting": setting,
         "seed": seed,
-        "config": name,
+        "config_name": name,
         "noise_kind": "symmetric",
         "noise_rate": noise,
         "realised_noise_rate": float(np.mean(d.y_train != d.y_train_true)),

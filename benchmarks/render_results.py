@@ -30,10 +30,12 @@ them. Machine: see the environment line of each section (CPU runs are on the 2-c
 development machine, which was shared with other jobs: wall times are indicative
 only; the speed section reports ratios measured side by side).
 
-The HAM10000 sections are the CPU configuration of
-`benchmarks/configs/ham10000_p05.json` and `ham10000_p04.json` (32 px, small CNN of
-width 32, 30 epochs, augmentation), with the seeds each section names
-(`sh benchmarks/run_ham_cpu.sh` runs and resumes them). Do
+The HAM10000 sections are two CPU configurations: the benchmark's,
+`benchmarks/configs/ham10000_p05_pretrained.json` and `ham10000_p04_pretrained.json`
+(EfficientNet-Lite0 with ImageNet weights, 16 of 18 trunk units frozen and cached,
+64 px, 20 epochs), and the earlier `ham10000_p05.json` and `ham10000_p04.json` (32 px,
+small CNN of width 32 from scratch, 30 epochs; `sh benchmarks/run_ham_cpu.sh` runs and
+resumes them), each with the seeds its section names. Do
 not compare them with the paper's ResNet18 at 224 px
 (`benchmarks/configs/isic2019_gpu.json` is that configuration; it needs a GPU and has
 not been run here). Every F1 is the test macro-F1 at the epoch with the best

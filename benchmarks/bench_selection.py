@@ -140,28 +140,19 @@ def run_config(setting, seed):
         lambda keep: _metrics(d, keep, seed, test=False),
         lambda **params: fit(**params).clean_mask_,
     )
-    classes, counts = np.unique(d.y_train_true, return_counts=True)
-    return {
-        "setting": setting,
-        "seed": seed,
-        "config_name": name,
-        "noise_kind": "symmetric",
-        "noise_rate": noise,
-        "realised_noise_rate": float(np.mean(d.y_train != d.y_train_true)),
-        "forget_rate": float(filt.forget_rate_),
-        "n_train": int(d.y_train.shape[0]),
-        "classes": [str(c) for c in classes],
-        "true_class_counts": counts.tolist(),
-        "rare_classes": np.argsort(counts, kind="stable")[:3].tolist(),
-        "candidates": candidates,
-        "cpu_s": round(time.process_time() - start, 1),
-        "env": {
-            "python": platform.python_version(),
-            "threads": os.environ.get("OMP_NUM_THREADS"),
-        },
-        "command": "python benchmarks/bench_selection.py --settings "
-        f"{setting} --seeds {seed}",
-    }
+    classes = np.unique(d.y_train_true)
+    return _row(
+        setting,
+        seed,
+        d,
+        filt,
+        candidates,
+        start,
+        config_name=name,
+        noise_kind="symmetric",
+        noise_rate=noise,
+        classes=[str(c) for c in classes],
+    )
 
 
 def run_one(setting, seed):
@@ -180,13 +171,19 @@ def run_one(setting, seed):
         lambda keep: _metrics(d, keep, seed),
         lambda **params: _fit_filter(d, seed, **params).clean_mask_,
     )
-    counts = np.bincount(d.y_train_true, minlength=10)
+    return _row(
+        setting, seed, d, filt, candidates, start, noise_kind=kind, noise_rate=p
+    )
+
+
+def _row(setting, seed, d, filt, candidates, start, **about):
+    """One stored line: the setting, its data and every candidate's metrics."""
+    counts = np.unique(d.y_train_true, return_counts=True)[1]
     return {
         "setting": setting,
         "seed": seed,
-        "noise_kind": kind,
-        "noise_rate": p,
-        "realised_noise_rate": float(d.noise_mask.mean()),
+        **about,
+        "realised_noise_rate": float(np.mean(d.y_train != d.y_train_true)),
         "forget_rate": float(filt.forget_rate_),
         "n_train": int(d.y_train.shape[0]),
         "true_class_counts": counts.tolist(),

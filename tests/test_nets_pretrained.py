@@ -33,6 +33,22 @@ def _images(n=48, side=32, seed=0):
     return X, np.arange(n) % 3
 
 
+def _cached_filter(tmp_path, **params):
+    """A small EfficientNet-Lite0 filter on a frozen, cached trunk."""
+    defaults = dict(
+        module="efficientnet_lite0",
+        weights="imagenet",
+        freeze="trunk",
+        forget_rate=0.2,
+        num_gradual=1,
+        max_epochs=2,
+        batch_size=12,
+        cache_dir=str(tmp_path),
+        random_state=0,
+    )
+    return NoisyLabelFilter(**{**defaults, **params})
+
+
 @needs_extra
 @pytest.mark.parametrize("photo, imagenet_class", [("chelsea", 285), ("coffee", 967)])
 def test_efficientnet_lite0_imagenet_weights_classify_real_photos(
@@ -221,17 +237,7 @@ def test_trunk_feature_cache_reads_rows_by_content(tmp_path):
 @needs_extra
 def test_grid_search_over_mix_ratio_computes_the_trunk_once(tmp_path):
     X, y = _images(36, side=32)
-    filt = NoisyLabelFilter(
-        module="efficientnet_lite0",
-        weights="imagenet",
-        freeze="trunk",
-        forget_rate=0.2,
-        num_gradual=1,
-        max_epochs=2,
-        batch_size=12,
-        cache_dir=str(tmp_path),
-        random_state=0,
-    )
+    filt = _cached_filter(tmp_path)
     _frozen.TRUNK_IMAGES_COMPUTED["count"] = 0
     search = GridSearchCV(filt, {"mix_ratio": [0.0, 0.5]}, cv=3, n_jobs=1)
     search.fit(X, y)
@@ -273,17 +279,7 @@ def test_cached_trunk_with_the_noise_rate_estimate(tmp_path):
     # images (they prepare them themselves) before the filter trains on the
     # cached features: all of it from one trunk pass per image and view.
     X, y = _images(36, side=32)
-    filt = NoisyLabelFilter(
-        module="efficientnet_lite0",
-        weights="imagenet",
-        freeze="trunk",
-        forget_rate="auto",
-        num_gradual=1,
-        max_epochs=2,
-        batch_size=12,
-        cache_dir=str(tmp_path),
-        random_state=0,
-    )
+    filt = _cached_filter(tmp_path, forget_rate="auto")
     _frozen.TRUNK_IMAGES_COMPUTED["count"] = 0
     filt.fit(X, y)
     assert 0 <= filt.forget_rate_ < 1
@@ -304,17 +300,7 @@ def test_warm_start_continues_both_cached_networks(tmp_path):
     # second fit with warm_start starts each network from its own trained
     # weights and reads the cached trunk features again.
     X, y = _images(36, side=32)
-    filt = NoisyLabelFilter(
-        module="efficientnet_lite0",
-        weights="imagenet",
-        freeze=16,
-        forget_rate=0.2,
-        num_gradual=1,
-        max_epochs=2,
-        batch_size=12,
-        cache_dir=str(tmp_path),
-        random_state=0,
-    ).fit(X, y)
+    filt = _cached_filter(tmp_path, freeze=16).fit(X, y)
     trained = [final_linear_of(n).weight.detach().clone() for n in filt.net_.ensemble()]
     assert not torch.allclose(trained[0], trained[1])
     _frozen.TRUNK_IMAGES_COMPUTED["count"] = 0

@@ -88,6 +88,12 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--fresh", action="store_true", help="do not resume")
     parser.add_argument(
+        "--no-table1",
+        action="store_true",
+        help="fit only the phase-1 variants the methods need (not Table 1's CT "
+        "and CT-VOG pair)",
+    )
+    parser.add_argument(
         "--set",
         nargs="*",
         default=[],
@@ -142,6 +148,7 @@ def main(argv=None):
             seed=seed,
             log=lambda m: print("  " + m, flush=True),
             partial=partial,
+            phase1=not args.no_table1,
         )
         res["command"] = command
         results.append(res)

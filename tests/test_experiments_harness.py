@@ -87,6 +87,52 @@ def test_unfinished_seed_resumes_from_its_partial_file(tmp_path):
     assert again["reference"] == first["reference"]
 
 
+def test_rescored_variants_are_the_coteaching_fit_reselected(tmp_path):
+    """The issue-27 candidates reuse plain Co-teaching's fit: their masks are
+    ``rescore`` of that fit, and a resumed seed missing one refits Co-teaching
+    (its object is needed) but keeps the finished variant's saved stats."""
+    from noisyactive.config._models import make_filter
+    from noisyactive.config._schema import as_config
+    from noisyactive.experiments import run_experiment
+    from noisyactive.experiments._data import load_experiment_data
+    from noisyactive.experiments._methods import RESCORED_VARIANTS
+
+    config = dict(
+        dataset="digits", epochs=2, classifier_epochs=2, num_gradual=1,
+        vog_window=2, budget_per_round=15, n_rounds=1, module="small_cnn",
+        forget_rate="true",
+    )  # fmt: skip
+    partial = tmp_path / "seed0.json"
+    methods = ["ct_knn_entropy", "ct_gmm_entropy"]
+    first = run_experiment(
+        config, seed=0, methods=methods, phase1=False, partial=partial,
+        log=lambda m: None,
+    )  # fmt: skip
+    assert set(first["selection"]) == {"ct", "ct_knn", "ct_gmm"}
+    data = load_experiment_data(config, 0)
+    filt = make_filter(config, "ct", 0, as_config(config).noise_rate).fit(
+        data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val
+    )
+    for variant in ("ct_knn", "ct_gmm"):
+        keep, _ = filt.rescore(data.X_train, RESCORED_VARIANTS[variant])
+        assert first["selection"][variant]["n_kept"] == keep.sum()
+    assert first["selection"]["ct_knn"]["final_selection"] == "knn"
+
+    saved = json.loads(partial.read_text())
+    del saved["phase1/ct_gmm"], saved["method/ct_gmm_entropy"]
+    saved["phase1/ct_knn"]["precision"] = -1.0  # a marker
+    partial.write_text(json.dumps(saved))
+    again = run_experiment(
+        config, seed=0, methods=methods, phase1=False, partial=partial,
+        log=lambda m: None,
+    )  # fmt: skip
+    assert again["selection"]["ct_knn"]["precision"] == -1.0
+    assert (
+        again["selection"]["ct_gmm"]["n_kept"]
+        == (first["selection"]["ct_gmm"]["n_kept"])
+    )
+
+
 def test_folder_with_a_separate_test_set_splits_train_and_validation(tmp_path):
     from PIL import Image
 

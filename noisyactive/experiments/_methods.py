@@ -11,12 +11,14 @@ from noisyactive.active import ActiveLabelCleaner
 from noisyactive.active._state import refine_noise_rates
 from noisyactive.config._models import make_classifier, make_filter
 from noisyactive.config._schema import as_config
+from noisyactive.filtering import ConfidentJointRule
 
 __all__ = [
     "ALCCoTeaching",
     "ALCTrainer",
     "METHODS",
     "Method",
+    "RESCORED_VARIANTS",
     "PrefitMask",
     "RecordingOracle",
     "TestCurve",
@@ -54,6 +56,19 @@ METHODS = {
     "ct_vog_coreset": Method("ct_vog", "filter", "coreset"),
     "cq_entropy": Method("cq", "filter", "entropy"),
     "cq_vog_entropy": Method("cq_vog", "filter", "entropy"),
+    # Issue 27's candidates: plain Co-teaching's fit, another final selection.
+    "ct_knn_entropy": Method("ct_knn", "filter", "entropy"),
+    "ct_gmm_entropy": Method("ct_gmm", "filter", "entropy"),
+    "ct_cj_entropy": Method("ct_cj", "filter", "entropy"),
+}
+
+#: Phase-1 variants that are the ``"ct"`` variant's fit with another final
+#: selection (:meth:`~noisyactive.NoisyLabelFilter.rescore`, no second
+#: training): variant -> a ``final_selection`` value.
+RESCORED_VARIANTS = {
+    "ct_knn": "knn",
+    "ct_gmm": "gmm_loss",
+    "ct_cj": ConfidentJointRule("prune_by_class"),
 }
 
 _BASE_LABELS = {
@@ -65,6 +80,9 @@ _BASE_LABELS = {
     "cleanlab_entropy": "cleanlab prune_by_class + entropy",
     "ct_entropy": "CT (m = 0) + entropy",
     "cq_entropy": "CT class-quota (m = 0) + entropy",
+    "ct_knn_entropy": "CT (m = 0), kNN label agreement + entropy",
+    "ct_gmm_entropy": "CT (m = 0), per-class loss mixture + entropy",
+    "ct_cj_entropy": "CT (m = 0), cleanlab prune_by_class on its cross-fit + entropy",
 }
 
 

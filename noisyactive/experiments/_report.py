@@ -28,10 +28,13 @@ def variant_names(config):
         "cq": "class quota (m = 0)",
         "cq_vog": f"class quota + {vog}",
         "cleanlab": "cleanlab prune_by_class (cross-validated)",
+        "ct_knn": "Co-teaching (m = 0), kNN label agreement",
+        "ct_gmm": "Co-teaching (m = 0), per-class loss mixture",
+        "ct_cj": "Co-teaching (m = 0), cleanlab prune_by_class on its cross-fit",
     }
 
 
-_ORDER = ["ct", "ct_vog", "cq", "cq_vog", "cleanlab"]
+_ORDER = ["ct", "ct_vog", "cq", "cq_vog", "ct_knn", "ct_gmm", "ct_cj", "cleanlab"]
 
 
 def mean_std(values):

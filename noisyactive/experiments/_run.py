@@ -17,6 +17,7 @@ from noisyactive.config._schema import as_config
 from noisyactive.experiments._data import load_experiment_data
 from noisyactive.experiments._methods import (
     METHODS,
+    RESCORED_VARIANTS,
     ALCCoTeaching,
     ALCTrainer,
     PrefitMask,
@@ -161,6 +162,20 @@ def _phase1(config, data, seed, variant, noise_rate):
     return stats, mask, filt
 
 
+def _rescored(filt, data, variant):
+    """A rescored phase-1 variant (``RESCORED_VARIANTS``) of the fitted
+    Co-teaching filter ``filt``: its clean mask and selection statistics."""
+    t = time.perf_counter()
+    mask, _ = filt.rescore(data.X_train, RESCORED_VARIANTS[variant])
+    stats = selection_stats(mask, data.y_train, data.y_train_true, data.classes)
+    stats.update(
+        wall_s=time.perf_counter() - t,
+        forget_rate=filt.forget_rate_,
+        final_selection=str(getattr(rule := RESCORED_VARIANTS[variant], "name", rule)),
+    )
+    return stats, mask
+
+
 class _Partial:
     """Per-method results of one seed written to a JSON file as they finish, so
     an interrupted seed resumes after its last finished method."""
@@ -244,17 +259,27 @@ def run_experiment(
     variants = {METHODS[m][0] for m in methods} - {None}
     if phase1:  # the Table-1 comparison; at m = 0 "CT-VOG" is CT
         variants |= {"ct"} if vog_off(config) else {"ct", "ct_vog"}
+    if variants & set(RESCORED_VARIANTS):
+        variants.add("ct")
+    # Plain Co-teaching's filter object is needed (refit even if its stats are
+    # saved) by ALC and by the rescored variants not yet done.
+    needs_ct = "alc_coteaching" in methods and not done.get("method/alc_coteaching")
+    needs_ct |= any(
+        not done.get(f"phase1/{v}") for v in variants & set(RESCORED_VARIANTS)
+    )
     masks, filters = {}, {}
+    # "ct" sorts before its rescored variants "ct_*"
     for variant in sorted(variants):
         saved = done.get(f"phase1/{variant}")
-        alc_needs_it = variant == "ct" and "alc_coteaching" in methods
-        alc_needs_it = alc_needs_it and done.get("method/alc_coteaching") is None
-        if saved is not None and not alc_needs_it:
+        if saved is not None and not (variant == "ct" and needs_ct):
             out["selection"][variant], masks[variant] = saved, np.array(saved["mask"])
         else:
-            stats, mask, filters[variant] = _phase1(
-                config, data, seed, variant, noise_rate
-            )
+            if variant in RESCORED_VARIANTS:
+                stats, mask = _rescored(filters["ct"], data, variant)
+            else:
+                stats, mask, filters[variant] = _phase1(
+                    config, data, seed, variant, noise_rate
+                )
             stats["mask"] = np.asarray(mask, dtype=int).tolist()
             out["selection"][variant], masks[variant] = stats, np.asarray(mask, bool)
             done.put(f"phase1/{variant}", stats)

@@ -300,8 +300,22 @@ def table(rows):
 #: The filters of ``--filter-check``: the default selection, the class quota
 #: on the classifier's estimate, and the class quota on the classifier's
 #: estimate combined with a stratified audit of 100 true labels (what
-#: ``ActiveLabelCleaner(audit_size=100, refit_after_audit=True)`` refits).
-FILTER_CHECKS = ("batch", "class_quota", "class_quota_audit100")
+#: ``ActiveLabelCleaner(audit_size=100, refit_after_audit=True)`` refitted
+#: before it passed the per-class rates), and that with the combination's
+#: per-class rates as well (``_perclass``: its transition matrix, what the
+#: cleaner refits now).
+FILTER_CHECKS = (
+    "batch",
+    "class_quota",
+    "class_quota_audit100",
+    "class_quota_audit100_perclass",
+    "cleaner_audit100",
+)
+#: ``cleaner_audit100`` is the product end to end:
+#: ``ActiveLabelCleaner(NoisyLabelFilter(selection="class_quota"),
+#: audit_size=100, n_rounds=0, refit_after_audit=True)`` with the true labels
+#: as its oracle; its clean set is the refit's kept samples plus the audited
+#: ones (with their answers), scored on ``labels_`` against the truth.
 
 
 def filter_check(seed, args, done=()):
@@ -314,6 +328,7 @@ def filter_check(seed, args, done=()):
         combine_noise_estimates,
         stratified_audit,
     )
+    from noisyactive.filtering import transition_from_class_noise_rates
 
     X, y, y_true = load("ham10000", "symmetric", 0.3, seed, 600, args.ham)
     classes, counts = np.unique(y_true, return_counts=True)
@@ -325,7 +340,12 @@ def filter_check(seed, args, done=()):
         if selection in done:
             continue
         t = time.perf_counter()
-        audited = selection.endswith("_audit100")
+        if selection == "cleaner_audit100":
+            out.append(_cleaner_check(X, y, y_true, seed, params, rare, realised))
+            out[-1]["wall_s"] = time.perf_counter() - t
+            print(json.dumps(out[-1]), flush=True)
+            continue
+        audited = "_audit100" in selection
         extra = {}
         if audited:  # the classifier's estimate (a "batch" fit) + the audit
             if first is None:
@@ -341,8 +361,12 @@ def filter_check(seed, args, done=()):
                 audit=audit_counts(y_enc, idx, answers[idx], k),
             )
             extra = dict(forget_rate=float(np.clip(post.rate, 0.0, 0.95)))
+            if selection.endswith("_perclass"):
+                extra["transition_matrix"] = transition_from_class_noise_rates(
+                    np.bincount(y_enc, minlength=k), post.class_rates
+                )
         filt = NoisyLabelFilter(
-            selection=selection.removesuffix("_audit100"),
+            selection=selection.split("_audit100")[0],
             random_state=seed,
             **{**params, **extra},
         ).fit(X, y)
@@ -375,6 +399,45 @@ def filter_check(seed, args, done=()):
         )
         print(json.dumps(out[-1]), flush=True)
     return out
+
+
+def _cleaner_check(X, y, y_true, seed, params, rare, realised):
+    """``cleaner_audit100`` of ``filter_check``: one row."""
+    from noisyactive import ActiveLabelCleaner, NoisyLabelFilter
+    from noisyactive.active import SimulatedOracle
+
+    cleaner = ActiveLabelCleaner(
+        estimator=NoisyLabelFilter(
+            selection="class_quota", random_state=seed, **params
+        ),
+        oracle=SimulatedOracle(y_true),
+        audit_size=100,
+        n_rounds=0,
+        refit_after_audit=True,
+        random_state=seed,
+    ).fit(X, y)
+    kept, labels = cleaner.clean_mask_, cleaner.labels_
+    right = labels == y_true
+    return dict(
+        seed=seed,
+        selection="cleaner_audit100",
+        n=len(y),
+        realised=realised,
+        forget_rate=float(cleaner.estimator_.forget_rate_),
+        forget_rate_std=0.0,
+        error=float(cleaner.noise_rate_) - realised,
+        n_kept=int(kept.sum()),
+        precision=float(np.mean(right[kept])),
+        clean_recall=float(np.mean(kept[y == y_true])),
+        rare_clean_recall={
+            str(c): float(np.mean(kept[right & (y_true == c)])) for c in rare
+        },
+        rare_clean_kept={
+            str(c): int(np.sum(kept & right & (y_true == c))) for c in rare
+        },
+        class_clean_counts=np.asarray(cleaner.class_clean_counts_).tolist(),
+        n_audited=int(cleaner.audit_indices_.size),
+    )
 
 
 # -- item 4 of issue 25: classifier, cleanlab, audit and their combination ------

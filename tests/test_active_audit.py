@@ -203,6 +203,14 @@ def test_digits_audit_alone_and_phase1_refit(digits):
         first["noise_rate"]
     )
     assert cleaner.estimator_.forget_rate == pytest.approx(first["noise_rate"])
+    # The per-class rates go in too: the refit's class quotas are the audited
+    # share of clean labels of every noisy class, not the symmetric formula.
+    counts = np.bincount(y_noisy, minlength=10)
+    np.testing.assert_allclose(
+        cleaner.estimator_.class_clean_counts_,
+        counts * (1 - np.asarray(first["class_noise_rates"])),
+        rtol=1e-6,
+    )
     assert cleaner.classifier_ is not None
 
 

@@ -30,6 +30,7 @@ from noisyactive.active._noise_posterior import (
 )
 from noisyactive.active._state import derived_seed
 from noisyactive.active._training import fit_maybe_with_validation, phase1_mask
+from noisyactive.filtering import transition_from_class_noise_rates
 
 __all__ = [
     "AUDIT_FITTED",
@@ -162,7 +163,15 @@ def refit_filter(campaign, X, validation):
     part is replaced (answered samples stay clean)."""
     s = campaign.state
     rate = float(np.clip(s.noise_posterior["noise_rate"], 0.0, 0.95))
-    estimator = campaign.estimator.set_params(forget_rate=rate)
+    params = {"forget_rate": rate}
+    if "transition_matrix" in campaign.estimator.get_params():
+        # the per-class rates too (class quotas keep the audited share of
+        # every class, rare ones included), not only the global rate
+        params["transition_matrix"] = transition_from_class_noise_rates(
+            np.bincount(s.y_noisy, minlength=s.classes.shape[0]),
+            s.noise_posterior["class_noise_rates"],
+        )
+    estimator = campaign.estimator.set_params(**params)
     fit_maybe_with_validation(estimator, X, s.classes[s.y_noisy], validation)
     s.initial_clean = phase1_mask(estimator, s.y_noisy.shape[0])
     s.clean = s.initial_clean | s.relabeled

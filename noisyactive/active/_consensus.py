@@ -6,8 +6,9 @@ sample), ``annotator`` (a position in the list of annotators) and ``label``
 
 - :func:`majority`: the most frequent answer; a tie is left open (-1);
 - :func:`dawid_skene`: Dawid and Skene's (1979) EM over one confusion matrix
-  per annotator, optionally with a classifier's probabilities as one more
-  voter;
+  per annotator (each annotator's wrong answers pooled towards everyone's,
+  see ``error_pooling``), optionally with a classifier's probabilities as
+  one more voter;
 - :func:`crowdlab`: CROWDLAB (Goh, Mueller and Tkachenko 2022): a weighted
   average of the classifier's probabilities and each annotator's answer, the
   weights from how often each agrees with the others beyond what always
@@ -84,6 +85,7 @@ def dawid_skene(
     proba=None,
     model_weight=1.0,
     smoothing=0.1,
+    error_pooling=10.0,
     max_iter=100,
     tol=1e-6,
 ):
@@ -101,6 +103,17 @@ def dawid_skene(
         Dirichlet pseudo-count of every confusion entry (and twice that on
         the diagonal), so that a class an annotator rarely saw does not get a
         confusion row of zeros.
+    error_pooling : float, default=10.0
+        Pseudo-count pulling each annotator's distribution of *wrong* answers
+        for a class towards all annotators' pooled one (look-alike classes
+        are confused by everyone); its accuracy per class stays its own. 0
+        is classic Dawid--Skene, every row its own. Why: with a few hundred
+        answers, 10 classes and three annotators, the classic model's 270
+        free parameters overfit (two weaker readers agreeing on a look-alike
+        outvote the best, and their accuracies come out high: worst gap to
+        the realised accuracy 0.053 on ``benchmarks/bench_annotators.py``);
+        pooled, 0.037, and still 0.02 where each reader confuses other
+        classes (see ``benchmarks/RESULTS.md``).
     max_iter, tol : int, float
         EM stops when no posterior moves by more than ``tol``.
 
@@ -138,15 +151,13 @@ def dawid_skene(
         log_model = model_weight * np.log(np.clip(np.asarray(proba, float), 1e-6, 1))
         post = post * np.exp(log_model)
     post = post / post.sum(axis=1, keepdims=True)
-    prior_eye = smoothing * (np.ones((k, k)) + np.eye(k))
     for _ in range(max_iter):
         # M step: class prior and one confusion matrix per annotator.
         prior = post[answered].sum(axis=0) + 1.0
         prior = prior / prior.sum()
         soft = np.zeros((n_annotators, k, k))
         np.add.at(soft, (annotator, slice(None), label), post[index])
-        confusion = soft + prior_eye
-        confusion /= confusion.sum(axis=2, keepdims=True)
+        confusion = _confusion(soft, smoothing, error_pooling)
         # E step: the posterior of every answered sample.
         logp = np.tile(np.log(prior), (n_samples, 1))
         np.add.at(logp, index, np.log(confusion[annotator, :, label]))
@@ -163,6 +174,28 @@ def dawid_skene(
     np.add.at(soft, (annotator, slice(None), label), post[index])
     post[~answered] = np.nan
     return post, confusion, soft.sum(axis=2)
+
+
+def _confusion(soft, smoothing, pooling):
+    """Dawid--Skene's M step for the confusion matrices from the soft counts
+    ``soft[j, k, l]``: the diagonal ``(c_kk + 2 s) / (c_k + (K + 1) s)``;
+    the off-diagonal rest split as the annotator's own wrong answers plus
+    ``pooling`` times everyone's pooled error distribution (plus ``s``)."""
+    m, k, _ = soft.shape
+    diag = np.arange(k)
+    right = soft[:, diag, diag]
+    accuracy = (right + 2 * smoothing) / (soft.sum(axis=2) + (k + 1) * smoothing)
+    wrong = soft.copy()
+    wrong[:, diag, diag] = 0.0
+    shared = wrong.sum(axis=0) + smoothing
+    shared[diag, diag] = 0.0
+    shared /= np.maximum(shared.sum(axis=1, keepdims=True), 1e-300)  # K = 1
+    own = wrong + pooling * shared + smoothing
+    own[:, diag, diag] = 0.0
+    own /= np.maximum(own.sum(axis=2, keepdims=True), 1e-300)
+    confusion = (1.0 - accuracy)[:, :, None] * own
+    confusion[:, diag, diag] = accuracy
+    return confusion
 
 
 _FLOOR = 1e-6  # the smallest weight a voter gets (CROWDLAB's clipping bound)

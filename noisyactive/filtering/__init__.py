@@ -35,6 +35,7 @@ from noisyactive.filtering._quota import (
     class_keep_quotas,
     estimate_class_clean_counts,
     select_per_class,
+    transition_from_class_noise_rates,
 )
 from noisyactive.filtering._rules import (
     SELECTION_RULES,
@@ -93,6 +94,7 @@ __all__ = [
     "select_small_loss_and_vog",
     "split_mix",
     "symmetric_noise_bound",
+    "transition_from_class_noise_rates",
     "uses_vog",
     "vog_gradients",
     "warmup_forget_rate",

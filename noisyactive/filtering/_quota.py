@@ -13,7 +13,12 @@ import torch
 
 from noisyactive.filtering._selection import split_mix
 
-__all__ = ["estimate_class_clean_counts", "class_keep_quotas", "select_per_class"]
+__all__ = [
+    "estimate_class_clean_counts",
+    "class_keep_quotas",
+    "select_per_class",
+    "transition_from_class_noise_rates",
+]
 
 
 def estimate_class_clean_counts(noisy_counts, noise_rate, *, transition_matrix=None):
@@ -63,6 +68,45 @@ def estimate_class_clean_counts(noisy_counts, noise_rate, *, transition_matrix=N
     upper = m / np.maximum(keep, 1e-12)
     true = np.clip(true, np.minimum(1.0, m), upper)
     return np.minimum(true * keep, m)
+
+
+def transition_from_class_noise_rates(noisy_counts, class_noise_rates):
+    """A transition matrix under which :func:`estimate_class_clean_counts`
+    gives back known per-class rates: ``m_c (1 - r_c)`` clean samples in
+    noisy class ``c``.
+
+    ``r_c`` is the share of wrong labels among the samples *labelled* ``c``
+    (what an audit measures), so it fixes ``P(true c | noisy c) = 1 - r_c``;
+    the wrong labels' true classes are spread over the other classes in
+    proportion to their noisy counts (the rates say nothing about them). The
+    true counts ``n_i = sum_j m_j P(true i | noisy j)`` and Bayes' rule give
+    ``T[i, j] = m_j P(true i | noisy j) / n_i``; a class with no samples gets
+    an identity row.
+
+    Examples
+    --------
+    >>> t = transition_from_class_noise_rates([80, 20], [0.1, 0.5])
+    >>> t.round(4).tolist()
+    [[0.878, 0.122], [0.4444, 0.5556]]
+    >>> clean = estimate_class_clean_counts([80, 20], 0.0, transition_matrix=t)
+    >>> clean.round(6).tolist()
+    [72.0, 10.0]
+    """
+    m = np.asarray(noisy_counts, dtype=float)
+    r = np.clip(np.asarray(class_noise_rates, dtype=float), 0.0, 1.0)
+    k = m.size
+    if r.shape != (k,):
+        raise ValueError(f"class_noise_rates has shape {r.shape}; expected ({k},).")
+    others = np.where(np.eye(k, dtype=bool), 0.0, m[None, :])
+    spread = others / np.maximum(others.sum(axis=1, keepdims=True), 1e-12)
+    # q[j, i] = P(true i | noisy j)
+    q = np.where(np.eye(k, dtype=bool), 1.0 - r[:, None], r[:, None] * spread)
+    joint = m[:, None] * q  # joint[j, i]: samples labelled j whose truth is i
+    true = joint.sum(axis=0)
+    t = np.eye(k)
+    has = true > 0
+    t[has] = joint.T[has] / true[has, None]
+    return t
 
 
 def class_keep_quotas(noisy_counts, clean_counts, progress):

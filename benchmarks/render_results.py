@@ -64,6 +64,13 @@ README_RUNS = (
     "ham10000_p05",
     "ham10000_p04",
 )
+#: Runs of issue 27's selection candidates (``run_benchmark.py --name
+#: <run>_candidates --no-table1 --methods ...``): the same configuration, data
+#: and seeds as the run they are compared with, a separate process.
+CANDIDATE_RUNS = {
+    "ham10000_p05_pretrained_candidates": "ham10000_p05_pretrained",
+    "ham10000_p04_pretrained_candidates": "ham10000_p04_pretrained",
+}
 README_START = "<!-- results:start (python benchmarks/render_results.py) -->"
 README_END = "<!-- results:end -->"
 
@@ -113,7 +120,69 @@ def readme_block():
                 f"{'not reached' if at is None else f'{at:.0f}'} |"
             )
         out.append("")
+    for name, base in CANDIDATE_RUNS.items():
+        if name in SUMMARIES and base in SUMMARIES:
+            cfg = SUMMARIES[name][1][0]["config"]
+            out += [f"**{cfg.get('title', name)}: selection candidates**", ""]
+            out += candidates_lines(name) + [""]
     return "\n".join(out)
+
+
+def candidates_lines(name):
+    """Issue 27's candidates of run ``name`` against the baselines of the run
+    they belong to (``CANDIDATE_RUNS``), round by round: the per-round table
+    and, per candidate, where its mean − std is not above a baseline's mean."""
+    summary, runs = SUMMARIES[name]
+    base, base_runs = SUMMARIES[CANDIDATE_RUNS[name]]
+    labels = {**base.get("labels", {}), **summary.get("labels", {})}
+    ours = list(summary["methods"])
+    theirs = [m for m in base["methods"] if m.startswith(BASELINE_PREFIXES)]
+    cols = [(m, summary) for m in ours] + [(m, base) for m in theirs]
+    rounds = {}
+    for m, src in cols:
+        for r in src["methods"][m]["rounds"]:
+            rounds.setdefault(round(r["labels_used"]), {})[m] = r["macro_f1"]
+    lines = [
+        f"Issue 27's selection candidates (this run, seeds "
+        f"{', '.join(str(r['seed']) for r in runs)}) beside the baselines of "
+        f"`{CANDIDATE_RUNS[name]}` (seeds "
+        f"{', '.join(str(r['seed']) for r in base_runs)}; same configuration, "
+        "data and seeds, another process: CPU training is not bit-reproducible "
+        "between processes, the clean-label reference moved by "
+        f"{abs(summary['reference'][0] - base['reference'][0]):.3f}). "
+        "Test macro-F1, mean ± std:",
+        "",
+        "| labels | " + " | ".join(labels.get(m, m) for m, _ in cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
+    for n in sorted(rounds):
+        cells = [_fmt(rounds[n][m]) if m in rounds[n] else "–" for m, _ in cols]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for m in ours:
+        short = []
+        for b in theirs:
+            gaps = [
+                (n, rounds[n][m][0] - rounds[n][m][1] - rounds[n][b][0])
+                for n in sorted(rounds)
+                if m in rounds[n] and b in rounds[n]
+            ]
+            bad = [(n, g) for n, g in gaps if not g > 0]
+            if bad:
+                worst = min(g for _, g in bad)
+                short.append(
+                    f"{labels.get(b, b)} at {len(bad)} of {len(gaps)} rounds "
+                    f"(worst {worst:+.3f})"
+                )
+        lines.append(
+            f"- {labels.get(m, m)}: "
+            + (
+                "mean − std above every baseline's mean at every round."
+                if not short
+                else "mean − std not above " + "; ".join(short) + "."
+            )
+        )
+    return lines
 
 
 def update_readme(path, block):
@@ -671,6 +740,8 @@ def main(argv=None):
         runs = [r for r in runs if "config" in r]  # experiment runs only
         if runs:
             parts.append(experiment_section(path.stem, runs))
+            if CANDIDATE_RUNS.get(path.stem) in SUMMARIES:
+                parts.append("\n".join(candidates_lines(path.stem)) + "\n")
     partial = sorted((RESULTS / "partial").glob("*.json"))
     if partial:
         parts.append(partial_section(partial))

@@ -79,3 +79,29 @@ def test_readme_block_is_rewritten_between_its_markers(tmp_path):
     results = out.read_text()
     assert "not tested by this run (m = 0" in results
     assert "Co-teaching + VOG" not in results
+
+
+def test_candidates_are_compared_with_the_baselines_of_their_run(tmp_path):
+    render = runpy.run_path(str(ROOT / "benchmarks" / "render_results.py"))
+    render["CANDIDATE_RUNS"]["toy_candidates"] = "toy"  # the dict main reads
+    cfg = {"title": "toy", "mix_ratio": 0.0, "epochs": 1}
+    base = [_run(s, cfg, [0.6 + s / 100, 0.7]) for s in range(3)]  # CE + AL 0.5, 0.6
+    cand = []
+    for s in range(3):
+        run = _run(s, dict(cfg, methods=["ct_knn_entropy"]), [0.0], ref=0.88)
+        curve = [
+            {"macro_f1": 0.55 + s / 100, "labels_used": 0},
+            {"macro_f1": 0.62 + s / 100, "labels_used": 15},
+        ]
+        run["methods"] = {"ct_knn_entropy": {"curve": curve, "wall_s": 1.0}}
+        cand.append(run)
+    for name, runs in (("toy", base), ("toy_candidates", cand)):
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in runs))
+    out = tmp_path / "R.md"
+    render["main"](["--results", str(tmp_path), "--out", str(out)])
+    text = out.read_text()
+    assert "beside the baselines of `toy`" in text
+    assert "reference moved by 0.020" in text
+    assert "| 15 | 0.630 ± 0.010 | 0.600 ± 0.000 |" in text
+    # 0.56 - 0.01 > 0.5 at 0 labels; 0.63 - 0.01 > 0.6 at 15: above at both
+    assert "mean − std above every baseline's mean at every round" in text

@@ -383,3 +383,34 @@ def test_one_unknown_label_keeps_the_rounds_other_answers(tmp_path):
     assert resumed.budget_used_ == 19
     good = np.delete(asked, 1)
     np.testing.assert_array_equal(resumed.labels_[good], y[good])
+
+
+def test_lazy_open_refuses_an_unstorable_estimator_at_once(tmp_path):
+    """Only a class description waits to be built; an unstorable one (or a
+    reference) is decoded when the folder is opened, so its error is seen
+    then, not at the first refit."""
+    from noisyactive.active._checks import cleaner_from_header, read_checkpoint
+
+    X, y, y_noisy = _data()
+    _cleaner(lambda ids, Xs: y[ids], tmp_path, n_rounds=1).fit(X, y_noisy)
+    _, header = read_checkpoint(tmp_path)
+    lazy = cleaner_from_header(header, trusted=("_stubs",), lazy=True)
+    assert "estimator" not in vars(lazy)  # a class spec waits
+    header["params"]["params"]["estimator"] = {"__unstorable__": "<object>"}
+    with pytest.raises(ValueError, match="'estimator'.*could not be stored"):
+        cleaner_from_header(header, trusted=("_stubs",), lazy=True)
+
+
+def test_an_estimator_assigned_while_deferred_is_the_one_saved(tmp_path):
+    from noisyactive.active._checks import cleaner_from_header, read_checkpoint
+    from noisyactive.active._params import params_to_json
+
+    X, y, y_noisy = _data()
+    _cleaner(lambda ids, Xs: y[ids], tmp_path, n_rounds=1).fit(X, y_noisy)
+    _, header = read_checkpoint(tmp_path)
+    lazy = cleaner_from_header(header, trusted=("_stubs",), lazy=True)
+    assert "estimator" not in vars(lazy)  # still the stored description
+    assert params_to_json(lazy)["params"]["estimator"]["params"]["offset"] == 0
+    lazy.estimator = MaskFilter(offset=2)  # before it was ever built
+    assert params_to_json(lazy)["params"]["estimator"]["params"]["offset"] == 2
+    assert lazy.get_params()["estimator"].offset == 2

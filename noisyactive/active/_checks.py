@@ -261,7 +261,9 @@ def cleaner_from_header(
     for name, value in (("estimator", estimator), ("classifier", classifier)):
         if value is not None:
             replace[name] = value
-        elif lazy and isinstance(stored.get(name), dict):
+        elif lazy and isinstance(stored.get(name), dict) and "class" in stored[name]:
+            # only a class spec waits; a reference or an unstorable value is
+            # decoded (or refused) now, when the folder is opened
             deferred[name] = stored[name]
             replace[name] = None
     cleaner = params_from_json(spec, trusted=trusted, replace=replace)

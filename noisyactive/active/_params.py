@@ -279,8 +279,10 @@ def defer_params(estimator, specs, trusted=()):
 
 
 def deferred_params(estimator):
-    """``{name: (spec, trusted)}`` of the parameters not built yet."""
-    return getattr(estimator, "__dict__", {}).get(_DEFERRED, {})
+    """``{name: (spec, trusted)}`` of the parameters not built yet (an
+    assigned one no longer counts)."""
+    values = getattr(estimator, "__dict__", {})
+    return {n: v for n, v in values.get(_DEFERRED, {}).items() if n not in values}
 
 
 def build_deferred(estimator, name):

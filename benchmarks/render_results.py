@@ -64,12 +64,15 @@ README_RUNS = (
     "ham10000_p05",
     "ham10000_p04",
 )
-#: Runs of issue 27's selection candidates (``run_benchmark.py --name
-#: <run>_candidates --no-table1 --methods ...``): the same configuration, data
-#: and seeds as the run they are compared with, a separate process.
+#: Runs of further methods (``run_benchmark.py --name <run>_<what>
+#: --no-table1 --methods ...``): issue 27's selection candidates, issue 25's
+#: audited Co-teaching; the same configuration, data and seeds as the run
+#: whose baselines they are compared with, in a separate process.
 CANDIDATE_RUNS = {
     "ham10000_p05_pretrained_candidates": "ham10000_p05_pretrained",
     "ham10000_p04_pretrained_candidates": "ham10000_p04_pretrained",
+    "ham10000_p05_pretrained_audit": "ham10000_p05_pretrained",
+    "ham10000_p04_pretrained_audit": "ham10000_p04_pretrained",
 }
 README_START = "<!-- results:start (python benchmarks/render_results.py) -->"
 README_END = "<!-- results:end -->"
@@ -123,15 +126,16 @@ def readme_block():
     for name, base in CANDIDATE_RUNS.items():
         if name in SUMMARIES and base in SUMMARIES:
             cfg = SUMMARIES[name][1][0]["config"]
-            out += [f"**{cfg.get('title', name)}: selection candidates**", ""]
+            what = name.rsplit("_", 1)[1]  # "candidates", "audit"
+            out += [f"**{cfg.get('title', name)}: {what} run**", ""]
             out += candidates_lines(name) + [""]
     return "\n".join(out)
 
 
 def candidates_lines(name):
-    """Issue 27's candidates of run ``name`` against the baselines of the run
-    they belong to (``CANDIDATE_RUNS``), round by round: the per-round table
-    and, per candidate, where its mean − std is not above a baseline's mean."""
+    """The methods of run ``name`` against the baselines of the run they
+    belong to (``CANDIDATE_RUNS``), round by round: the per-round table and,
+    per method, where its mean − std is not above a baseline's mean."""
     summary, runs = SUMMARIES[name]
     base, base_runs = SUMMARIES[CANDIDATE_RUNS[name]]
     labels = {**base.get("labels", {}), **summary.get("labels", {})}
@@ -143,7 +147,7 @@ def candidates_lines(name):
         for r in src["methods"][m]["rounds"]:
             rounds.setdefault(round(r["labels_used"]), {})[m] = r["macro_f1"]
     lines = [
-        f"Issue 27's selection candidates (this run, seeds "
+        f"This run's methods (seeds "
         f"{', '.join(str(r['seed']) for r in runs)}) beside the baselines of "
         f"`{CANDIDATE_RUNS[name]}` (seeds "
         f"{', '.join(str(r['seed']) for r in base_runs)}; same configuration, "

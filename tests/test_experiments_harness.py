@@ -133,6 +133,32 @@ def test_rescored_variants_are_the_coteaching_fit_reselected(tmp_path):
     )
 
 
+def test_audited_method_spends_the_first_round_on_the_audit():
+    """``ct_audit_entropy``: phase 1 refit at the audited rate, the audit
+    counted in the same budget as every other method's rounds."""
+    from noisyactive.experiments import run_experiment
+
+    config = dict(
+        dataset="digits", epochs=2, classifier_epochs=2, num_gradual=1,
+        vog_window=2, budget_per_round=15, n_rounds=3, module="small_cnn",
+        forget_rate="true",
+    )  # fmt: skip
+    out = run_experiment(
+        config, seed=0, methods=["ct_entropy", "ct_audit_entropy"], phase1=False,
+        log=lambda m: None,
+    )  # fmt: skip
+    plain = out["methods"]["ct_entropy"]["curve"]
+    audited = out["methods"]["ct_audit_entropy"]["curve"]
+    assert [r["labels_used"] for r in plain] == [0, 15, 30, 45]
+    assert [r["labels_used"] for r in audited] == [15, 30, 45]
+    audit = out["methods"]["ct_audit_entropy"]["audit"]
+    assert audit["audit_size"] == 15
+    assert audit["refit_forget_rate"] == audit["noise_rate"]
+    low, high = audit["noise_rate_interval"]
+    assert low < audit["noise_rate"] < high
+    assert audit["refit"]["n_kept"] > 0
+
+
 def test_folder_with_a_separate_test_set_splits_train_and_validation(tmp_path):
     from PIL import Image
 

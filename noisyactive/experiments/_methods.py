@@ -16,6 +16,7 @@ from noisyactive.filtering import ConfidentJointRule
 __all__ = [
     "ALCCoTeaching",
     "ALCTrainer",
+    "AuditedCoTeaching",
     "METHODS",
     "Method",
     "RESCORED_VARIANTS",
@@ -60,6 +61,10 @@ METHODS = {
     "ct_knn_entropy": Method("ct_knn", "filter", "entropy"),
     "ct_gmm_entropy": Method("ct_gmm", "filter", "entropy"),
     "ct_cj_entropy": Method("ct_cj", "filter", "entropy"),
+    # Issue 25: Co-teaching refit at the rate (global and per class) its
+    # estimate combined with an audit of one round's budget gives; the audit
+    # replaces the first round, so the budget is every method's.
+    "ct_audit_entropy": Method("ct", "audit", "entropy"),
 }
 
 #: Phase-1 variants that are the ``"ct"`` variant's fit with another final
@@ -83,6 +88,7 @@ _BASE_LABELS = {
     "ct_knn_entropy": "CT (m = 0), kNN label agreement + entropy",
     "ct_gmm_entropy": "CT (m = 0), per-class loss mixture + entropy",
     "ct_cj_entropy": "CT (m = 0), cleanlab prune_by_class on its cross-fit + entropy",
+    "ct_audit_entropy": "CT (m = 0) refit at the audited rate + entropy",
 }
 
 
@@ -209,6 +215,56 @@ class RecordingOracle:
     def __call__(self, ids, X_subset):
         self.asked.extend(int(i) for i in ids)
         return self.oracle(ids, X_subset)
+
+
+class _Shared:
+    """Holds an object that clones and deep copies share (a fitted filter)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class AuditedCoTeaching(BaseEstimator):
+    """Phase 1 of ``ct_audit_entropy`` inside :class:`ActiveLabelCleaner`:
+    its first fit (``forget_rate="auto"``) is plain Co-teaching's fit
+    ``first`` (shared, not trained again); after the audit the cleaner sets
+    ``forget_rate`` and ``transition_matrix`` (the audited rates) and the
+    fit trains Co-teaching anew with them."""
+
+    def __init__(
+        self,
+        first=None,
+        config=None,
+        seed=0,
+        forget_rate="auto",
+        transition_matrix=None,
+    ):
+        self.first = first
+        self.config = config
+        self.seed = seed
+        self.forget_rate = forget_rate
+        self.transition_matrix = transition_matrix
+
+    @classmethod
+    def around(cls, first, config, seed):
+        """The estimator whose first fit is the fitted filter ``first``."""
+        return cls(_Shared(first), config, seed)
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        if self.forget_rate == "auto":
+            self.filter_ = self.first.value
+        else:
+            rate = self.forget_rate
+            filt = make_filter(self.config, "ct", self.seed, rate, forget_rate=rate)
+            filt.set_params(transition_matrix=self.transition_matrix)
+            self.filter_ = filt.fit(X, y, X_val=X_val, y_val=y_val)
+        for name in ("classes_", "clean_mask_", "forget_rate_", "class_noise_rates_"):
+            setattr(self, name, getattr(self.filter_, name))
+        self.noise_estimate_ = self.filter_.noise_estimate_
+        return self
 
 
 class ALCTrainer:

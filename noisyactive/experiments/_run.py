@@ -20,6 +20,7 @@ from noisyactive.experiments._methods import (
     RESCORED_VARIANTS,
     ALCCoTeaching,
     ALCTrainer,
+    AuditedCoTeaching,
     PrefitMask,
     RecordingOracle,
     TestCurve,
@@ -123,6 +124,43 @@ def _run_alc(config, data, seed, first, make_curve):
     )
     cleaner.fit(data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val)
     return curve.rows
+
+
+def _run_audited(config, data, seed, first, strategy, curve):
+    """``ct_audit_entropy``: an audit of one round's budget (stratified, the
+    true labels answering), phase 1 refit at the combined rates, then the
+    other ``n_rounds - 1`` rounds; returns the test curve and what the audit
+    estimated."""
+    a = round_budget(config.budget_per_round, len(data.y_train))
+    cleaner = make_cleaner(
+        curve,
+        estimator=AuditedCoTeaching.around(first, config, seed),
+        classifier=make_classifier(config, seed),
+        query_strategy=strategy,
+        oracle=SimulatedOracle(data.y_train_true),
+        batch_size=config.budget_per_round,
+        n_rounds=config.n_rounds - 1,
+        audit_size=a,
+        refit_after_audit=True,
+        refit=config.refit,
+        refit_epochs=config.refit_epochs,
+        start="filter",
+        random_state=seed,
+    )
+    cleaner.fit(data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val)
+    entry = cleaner.history_[0]
+    audit = {
+        "audit_size": a,
+        "prior_noise_rate": entry.get("prior_noise_rate"),
+        "noise_rate": entry.get("noise_rate"),
+        "noise_rate_interval": entry.get("noise_rate_interval"),
+        "refit_forget_rate": entry.get("refit_forget_rate"),
+        "refit": selection_stats(
+            cleaner.estimator_.clean_mask_, data.y_train, data.y_train_true,
+            data.classes,
+        ),
+    }  # fmt: skip
+    return curve.rows, audit
 
 
 def cleanlab_mask(config, data, seed):
@@ -263,7 +301,10 @@ def run_experiment(
         variants.add("ct")
     # Plain Co-teaching's filter object is needed (refit even if its stats are
     # saved) by ALC and by the rescored variants not yet done.
-    needs_ct = "alc_coteaching" in methods and not done.get("method/alc_coteaching")
+    needs_ct = any(
+        METHODS[m][1] in ("alc", "audit") and not done.get(f"method/{m}")
+        for m in methods
+    )
     needs_ct |= any(
         not done.get(f"phase1/{v}") for v in variants & set(RESCORED_VARIANTS)
     )
@@ -296,7 +337,12 @@ def run_experiment(
             continue
         variant, start, strategy, refit = METHODS[method]
         t = time.perf_counter()
-        if start == "alc":
+        if start == "audit":
+            curve, audit = _run_audited(
+                config, data, seed, filters["ct"], strategy,
+                TestCurve(data.X_test, data.y_test, data.classes),
+            )  # fmt: skip
+        elif start == "alc":
             curve = _run_alc(
                 config,
                 data,
@@ -323,6 +369,8 @@ def run_experiment(
             cleaner.fit(data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val)
             curve = curve.rows
         out["methods"][method] = {"curve": curve, "wall_s": time.perf_counter() - t}
+        if start == "audit":
+            out["methods"][method]["audit"] = audit
         done.put(f"method/{method}", out["methods"][method])
         last = curve[-1] if curve else {"macro_f1": float("nan"), "labels_used": 0}
         log(

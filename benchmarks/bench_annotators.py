@@ -15,10 +15,21 @@ macro-F1 of the classifier. One JSON line per method, seed and round in
     python benchmarks/bench_annotators.py            # 3 seeds
     python benchmarks/bench_annotators.py --methods crowdlab  # keep the others
     python benchmarks/bench_annotators.py --table    # print the stored table
+    python benchmarks/bench_annotators.py --dataset ham10000 \
+        --data /work/shared/data/ham10000            # annotators_ham10000.jsonl
+
+HAM10000: the pretrained fair benchmark's data and split at p = 0.4
+(``benchmarks/configs/ham10000_p04_pretrained.json``, 7 classes, 7,011
+training images); the features are the penultimate embeddings
+(:meth:`~noisyactive.NetClassifier.embed`) of its network (EfficientNet-Lite0
+ImageNet, 16 of 18 units frozen, 64 px) after one epoch on the noisy labels,
+reduced to 64 principal components, and the classifier is the same logistic
+regression, so every method costs seconds per round.
 """
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -45,6 +56,24 @@ def _data(seed):
     return X_tr, y_tr, noisy, X_te, y_te
 
 
+def _ham_data(seed, path):
+    """HAM10000's training (noisy p = 0.4) and test split as 64 principal
+    components of the pretrained network's embeddings (see the docstring)."""
+    from sklearn.decomposition import PCA
+
+    from noisyactive.config._models import make_classifier
+    from noisyactive.config._schema import as_config
+    from noisyactive.experiments._data import load_experiment_data
+
+    config = json.loads((HERE / "configs" / "ham10000_p04_pretrained.json").read_text())
+    config = as_config(dict(config, path=path))
+    d = load_experiment_data(config, seed)
+    net = make_classifier(config, seed, epochs=1).fit(d.X_train, d.y_train)
+    pca = PCA(64, random_state=seed).fit(net.embed(d.X_train))
+    X_tr, X_te = pca.transform(net.embed(d.X_train)), pca.transform(net.embed(d.X_test))
+    return X_tr, d.y_train_true, d.y_train, X_te, d.y_test
+
+
 def _realised(cleaner, y):
     """Each annotator's share of correct answers so far (the accuracy the
     simulation realised, which the estimate is compared with)."""
@@ -58,13 +87,13 @@ def _realised(cleaner, y):
     return out
 
 
-def run(method, seed, *, answers, rounds):
+def run(method, seed, *, answers, rounds, data=None):
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
 
     from noisyactive.active import ActiveLabelCleaner, simulated_annotators
 
-    X, y, noisy, X_te, y_te = _data(seed)
+    X, y, noisy, X_te, y_te = _data(seed) if data is None else data
     rows = []
 
     def record(cleaner, entry):
@@ -174,7 +203,13 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--answers", type=int, default=150, help="per round")
     parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--dataset", choices=("digits", "ham10000"), default="digits")
+    parser.add_argument("--data", help="the HAM10000 folder (--dataset ham10000)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help=f"default {OUT.name} or annotators_ham10000.jsonl beside it",
+    )
     parser.add_argument("--table", action="store_true")
     parser.add_argument(
         "--methods",
@@ -184,7 +219,12 @@ def main(argv=None):
         help="run these only; the stored rows of the others are kept",
     )
     args = parser.parse_args(argv)
-    out = Path(args.out)
+    if args.dataset == "ham10000" and not args.data and not args.table:
+        parser.error("--dataset ham10000 needs --data (the HAM10000 folder)")
+    default = (
+        OUT if args.dataset == "digits" else OUT.with_name("annotators_ham10000.jsonl")
+    )
+    out = Path(args.out or default)
     stored = []
     if out.exists():
         stored = [json.loads(x) for x in out.read_text().splitlines() if x]
@@ -192,10 +232,15 @@ def main(argv=None):
         print("\n".join(markdown_table(stored)))
         return
     rows = [r for r in stored if r["method"] not in args.methods]
+    if args.dataset == "ham10000":
+        sys.path.insert(0, str(HERE.parent))  # this checkout's package
     for seed in range(args.seeds):
+        data = _ham_data(seed, args.data) if args.dataset == "ham10000" else None
         for method in args.methods:
             t = time.time()
-            rows += run(method, seed, answers=args.answers, rounds=args.rounds)
+            rows += run(
+                method, seed, answers=args.answers, rounds=args.rounds, data=data
+            )
             print(f"seed {seed} {method}: {rows[-1]} ({time.time() - t:.1f} s)")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -586,7 +586,12 @@ def partial_section(paths):
 
 
 # Result files with a section of their own (not experiment runs).
-_OWN_SECTIONS = {"ham10000_backbones", "speed_frozen", "annotators_digits"}
+_OWN_SECTIONS = {
+    "ham10000_backbones",
+    "speed_frozen",
+    "annotators_digits",
+    "annotators_ham10000",
+}
 
 
 def backbone_section(rows):
@@ -677,8 +682,9 @@ def selection_section(rows):
     return "\n".join(head + bench.markdown_table(rows))
 
 
-def annotators_section(rows):
-    """``bench_annotators.py``: three simulated annotators on the digits."""
+def annotators_section(rows, dataset="digits"):
+    """``bench_annotators.py``: three simulated annotators on the digits or
+    on HAM10000."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
@@ -686,13 +692,23 @@ def annotators_section(rows):
     )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    if dataset == "digits":
+        title, command, data = "the noisy digits", "", "logistic regression"
+    else:
+        title = "HAM10000"
+        command = " --dataset ham10000 --data /work/shared/data/ham10000"
+        data = (
+            "logistic regression on 64 principal components of the pretrained "
+            "benchmark network's embeddings after one epoch on the noisy labels "
+            "(7 classes, 7,011 training images; see the script)"
+        )
     head = [
-        "## Several annotators on the noisy digits (CPU)",
+        f"## Several annotators on {title} (CPU)",
         "",
-        "Command: `python benchmarks/bench_annotators.py` (`--table` prints the "
-        "stored rows). Three simulated annotators of accuracy 0.9 / 0.8 / 0.65 "
-        "(errors towards one confusable class), 40% noisy labels, logistic "
-        "regression, the same answer budget for every method (150 answers a "
+        f"Command: `python benchmarks/bench_annotators.py{command}` (`--table` "
+        "prints the stored rows). Three simulated annotators of accuracy 0.9 / "
+        "0.8 / 0.65 (errors towards one confusable class), 40% noisy labels, "
+        f"{data}, the same answer budget for every method (150 answers a "
         "round, 6 rounds). `single_as_truth`: every answer is the truth (the "
         "last annotator asked wins); `crowdlab`: the classifier's probabilities "
         "from before a sample's first answer as one more voter (CROWDLAB); "
@@ -778,9 +794,10 @@ def main(argv=None):
     selection = RESULTS / "selection_digits.jsonl"
     if selection.exists():
         parts.append(selection_section(_jsonl(selection)))
-    annotators = RESULTS / "annotators_digits.jsonl"
-    if annotators.exists():
-        parts.append(annotators_section(_jsonl(annotators)))
+    for dataset in ("digits", "ham10000"):
+        annotators = RESULTS / f"annotators_{dataset}.jsonl"
+        if annotators.exists():
+            parts.append(annotators_section(_jsonl(annotators), dataset))
     coteaching = RESULTS / "speed_coteaching.json"
     if coteaching.exists():
         parts.append(coteaching_speed_section(json.loads(coteaching.read_text())))

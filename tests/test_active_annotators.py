@@ -56,7 +56,7 @@ def test_dawid_skene_trusts_the_reliable_annotator():
     assert with_model[7].argmax() == 1  # a confident model outvotes annotator 0
 
 
-def test_dawid_skene_m_step_pools_wrong_answers_exact():
+def test_dawid_skene_m_step_pools_exact():
     from noisyactive.active._consensus import _confusion
 
     soft = np.array(
@@ -66,16 +66,19 @@ def test_dawid_skene_m_step_pools_wrong_answers_exact():
         ],
         dtype=float,
     )
-    own = _confusion(soft, 0.0, 0.0)  # classic: each annotator's own errors
+    own = _confusion(soft, 0.0, 0.0)  # classic: every row its own
     np.testing.assert_allclose(own[0, 0], [0.8, 0.2, 0.0])
     np.testing.assert_allclose(own[1, 0], [0.6, 0.0, 0.4])
-    pooled = _confusion(soft, 0.0, 1e12)  # errors of class 0: 2 to 1, 4 to 2
-    np.testing.assert_allclose(pooled[0, 0], [0.8, 0.2 / 3, 0.4 / 3])
-    np.testing.assert_allclose(pooled[1, 0], [0.6, 0.4 / 3, 0.8 / 3])
-    # accuracies are each annotator's own whatever the pooling
     np.testing.assert_allclose(np.diagonal(own, axis1=1, axis2=2), [
         [0.8, 10 / 12, 0.7], [0.6, 0.9, 0.8],
     ])  # fmt: skip
+    # Pooled without limit: every class gets the annotator's overall
+    # accuracy, (25 + 1) / (32 + 2) and (23 + 1) / (30 + 2), and class 0's
+    # wrong answers follow everyone's (2 to class 1, 4 to class 2).
+    pooled = _confusion(soft, 0.0, 1e12)
+    a0, a1 = 26 / 34, 24 / 32
+    np.testing.assert_allclose(pooled[0, 0], [a0, (1 - a0) / 3, 2 * (1 - a0) / 3])
+    np.testing.assert_allclose(pooled[1, 0], [a1, (1 - a1) / 3, 2 * (1 - a1) / 3])
     for conf in (own, pooled, _confusion(soft, 0.1, 10.0)):
         np.testing.assert_allclose(conf.sum(axis=2), 1.0)
 
@@ -94,7 +97,7 @@ def test_pooled_dawid_skene_estimates_accuracies_closer_than_classic():
         idx, ann = np.tile(np.arange(300), 3), np.repeat(np.arange(3), 300)
         real = np.array([(lab[ann == j] == y).mean() for j in range(3)])
         for pooling, got in gaps.items():
-            post = dawid_skene(idx, ann, lab, 300, 3, 10, error_pooling=pooling)[0]
+            post = dawid_skene(idx, ann, lab, 300, 3, 10, pooling=pooling)[0]
             est = annotator_accuracy(idx, ann, lab, 3, consensus_of(post), post)
             got.append(np.abs(est - real))
     assert np.max(gaps[10.0]) < 0.05
@@ -120,7 +123,7 @@ def test_pooled_dawid_skene_still_fits_readers_who_confuse_different_classes():
         est = annotator_accuracy(idx, ann, lab, 3, consensus_of(post), post)
         assert np.abs(est - real).max() < 0.05, (seed, est, real)
         # the price: a little consensus accuracy against the classic model
-        classic = dawid_skene(idx, ann, lab, 300, 3, 10, error_pooling=0.0)[0]
+        classic = dawid_skene(idx, ann, lab, 300, 3, 10, pooling=0.0)[0]
         right = (consensus_of(post) == y).mean()
         assert right > (consensus_of(classic) == y).mean() - 0.02, seed
 

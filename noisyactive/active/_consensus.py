@@ -6,9 +6,9 @@ sample), ``annotator`` (a position in the list of annotators) and ``label``
 
 - :func:`majority`: the most frequent answer; a tie is left open (-1);
 - :func:`dawid_skene`: Dawid and Skene's (1979) EM over one confusion matrix
-  per annotator (each annotator's wrong answers pooled towards everyone's,
-  see ``error_pooling``), optionally with a classifier's probabilities as
-  one more voter;
+  per annotator (shrunk towards the annotator's overall accuracy and
+  everyone's wrong answers, see ``pooling``), optionally with a
+  classifier's probabilities as one more voter;
 - :func:`crowdlab`: CROWDLAB (Goh, Mueller and Tkachenko 2022): a weighted
   average of the classifier's probabilities and each annotator's answer, the
   weights from how often each agrees with the others beyond what always
@@ -85,8 +85,8 @@ def dawid_skene(
     proba=None,
     model_weight=1.0,
     smoothing=0.1,
-    error_pooling=10.0,
-    max_iter=100,
+    pooling=10.0,
+    max_iter=500,
     tol=1e-6,
 ):
     """Dawid--Skene EM: each sample's posterior over the true class.
@@ -103,17 +103,19 @@ def dawid_skene(
         Dirichlet pseudo-count of every confusion entry (and twice that on
         the diagonal), so that a class an annotator rarely saw does not get a
         confusion row of zeros.
-    error_pooling : float, default=10.0
-        Pseudo-count pulling each annotator's distribution of *wrong* answers
-        for a class towards all annotators' pooled one (look-alike classes
-        are confused by everyone); its accuracy per class stays its own. 0
-        is classic Dawid--Skene, every row its own. Why: with a few hundred
-        answers, 10 classes and three annotators, the classic model's 270
-        free parameters overfit (two weaker readers agreeing on a look-alike
-        outvote the best, and their accuracies come out high: worst gap to
-        the realised accuracy 0.053 on ``benchmarks/bench_annotators.py``);
-        pooled, 0.037, and still 0.02 where each reader confuses other
-        classes (see ``benchmarks/RESULTS.md``).
+    pooling : float, default=10.0
+        Pseudo-counts pulling each annotator's accuracy on a class towards
+        its accuracy over all classes, and its distribution of *wrong*
+        answers for a class towards all annotators' pooled one (look-alike
+        classes fool everyone). 0 is classic Dawid--Skene, every confusion
+        row free. Why: with a few hundred answers the classic model's free
+        rows overfit. Two weaker readers agreeing on a look-alike outvote the
+        best one and come out overrated (worst gap to the realised accuracy
+        0.053 on the digits of ``benchmarks/bench_annotators.py``), and a
+        class with almost no samples (vasc on HAM10000) gets a row that
+        absorbs another class's samples (46 nv samples called vasc, the best
+        reader's accuracy estimated 0.76 for a realised 0.89). Pooled: 0.038
+        and 0.027 (``benchmarks/RESULTS.md``; tests on simulated readers).
     max_iter, tol : int, float
         EM stops when no posterior moves by more than ``tol``.
 
@@ -157,7 +159,7 @@ def dawid_skene(
         prior = prior / prior.sum()
         soft = np.zeros((n_annotators, k, k))
         np.add.at(soft, (annotator, slice(None), label), post[index])
-        confusion = _confusion(soft, smoothing, error_pooling)
+        confusion = _confusion(soft, smoothing, pooling)
         # E step: the posterior of every answered sample.
         logp = np.tile(np.log(prior), (n_samples, 1))
         np.add.at(logp, index, np.log(confusion[annotator, :, label]))
@@ -178,13 +180,18 @@ def dawid_skene(
 
 def _confusion(soft, smoothing, pooling):
     """Dawid--Skene's M step for the confusion matrices from the soft counts
-    ``soft[j, k, l]``: the diagonal ``(c_kk + 2 s) / (c_k + (K + 1) s)``;
-    the off-diagonal rest split as the annotator's own wrong answers plus
-    ``pooling`` times everyone's pooled error distribution (plus ``s``)."""
+    ``soft[j, k, l]``. The diagonal (annotator ``j``'s accuracy on class
+    ``k``): ``(c_jkk + pooling * a_j + 2 s) / (c_jk + pooling + (K + 1) s)``,
+    ``a_j`` its accuracy over all classes; the rest of the row split as its
+    own wrong answers plus ``pooling`` times everyone's pooled error
+    distribution (plus ``s``)."""
     m, k, _ = soft.shape
     diag = np.arange(k)
-    right = soft[:, diag, diag]
-    accuracy = (right + 2 * smoothing) / (soft.sum(axis=2) + (k + 1) * smoothing)
+    right, total = soft[:, diag, diag], soft.sum(axis=2)
+    overall = (right.sum(axis=1) + 1.0) / (total.sum(axis=1) + 2.0)
+    accuracy = (right + pooling * overall[:, None] + 2 * smoothing) / (
+        total + pooling + (k + 1) * smoothing
+    )
     wrong = soft.copy()
     wrong[:, diag, diag] = 0.0
     shared = wrong.sum(axis=0) + smoothing

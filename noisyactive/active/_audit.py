@@ -30,7 +30,6 @@ from noisyactive.active._noise_posterior import (
 )
 from noisyactive.active._state import derived_seed
 from noisyactive.active._training import fit_maybe_with_validation, phase1_mask
-from noisyactive.filtering import transition_from_class_noise_rates
 
 __all__ = [
     "AUDIT_FITTED",
@@ -165,6 +164,8 @@ def refit_filter(campaign, X, validation):
     rate = float(np.clip(s.noise_posterior["noise_rate"], 0.0, 0.95))
     params = {"forget_rate": rate}
     if "transition_matrix" in campaign.estimator.get_params():
+        from noisyactive.filtering import transition_from_class_noise_rates  # torch
+
         # the per-class rates too (class quotas keep the audited share of
         # every class, rare ones included), not only the global rate
         params["transition_matrix"] = transition_from_class_noise_rates(

@@ -164,6 +164,9 @@ def candidates_lines(name):
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     lines.append("")
     for m in ours:
+        if summary["methods"][m]["rounds"][-1]["macro_f1"][2] < 2:
+            lines.append(f"- {labels.get(m, m)}: one seed, no spread: no verdict.")
+            continue
         short = []
         for b in theirs:
             gaps = [

@@ -114,8 +114,9 @@ def dawid_skene(
         0.053 on the digits of ``benchmarks/bench_annotators.py``), and a
         class with almost no samples (vasc on HAM10000) gets a row that
         absorbs another class's samples (46 nv samples called vasc, the best
-        reader's accuracy estimated 0.76 for a realised 0.89). Pooled: 0.038
-        and 0.027 (``benchmarks/RESULTS.md``; tests on simulated readers).
+        reader's accuracy estimated 0.75 for a realised 0.89). Pooled, the
+        worst gaps are 0.039 and 0.035 (``benchmarks/RESULTS.md``; tests on
+        simulated readers).
     max_iter, tol : int, float
         EM stops when no posterior moves by more than ``tol``.
 

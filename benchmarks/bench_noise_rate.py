@@ -331,11 +331,18 @@ def filter_check(seed, args, done=()):
     )
     from noisyactive.filtering import transition_from_class_noise_rates
 
-    X, y, y_true = load("ham10000", "symmetric", 0.3, seed, 600, args.ham)
+    if args.ham_config == "pretrained":  # the pretrained benchmark's network
+        config = HAM_CONFIGS["pretrained"]
+        params, size = dict(config["params"]), config["size"]
+    else:
+        params, size = dict(PARAMS["ham10000"], max_epochs=20, num_gradual=10), 32
+    X, y, y_true = load(
+        "ham10000", "symmetric", 0.3, seed, 600, args.ham, size=size,
+        cache_dir=params.get("cache_dir"),
+    )  # fmt: skip
     classes, counts = np.unique(y_true, return_counts=True)
     rare = classes[np.argsort(counts)[:2]]
     realised = float(np.mean(y != y_true))
-    params = dict(PARAMS["ham10000"], max_epochs=20, num_gradual=10)
     out, first = [], None
     for selection in FILTER_CHECKS:
         if selection in done:
@@ -343,7 +350,7 @@ def filter_check(seed, args, done=()):
         t = time.perf_counter()
         if selection == "cleaner_audit100":
             out.append(_cleaner_check(X, y, y_true, seed, params, rare, realised))
-            out[-1]["wall_s"] = time.perf_counter() - t
+            out[-1].update(wall_s=time.perf_counter() - t, ham_config=args.ham_config)
             print(json.dumps(out[-1]), flush=True)
             continue
         audited = "_audit100" in selection
@@ -396,6 +403,7 @@ def filter_check(seed, args, done=()):
                 },
                 class_clean_counts=np.asarray(filt.class_clean_counts_).tolist(),
                 wall_s=time.perf_counter() - t,
+                ham_config=args.ham_config,
             )
         )
         print(json.dumps(out[-1]), flush=True)
@@ -731,7 +739,7 @@ def main(argv=None):
         "--ham-config",
         choices=sorted(HAM_CONFIGS),
         default="cpu",
-        help="the cross-fit network on HAM10000 with --audit",
+        help="the network on HAM10000 with --audit and --filter-check",
     )
     parser.add_argument(
         "--max-epochs",
@@ -831,7 +839,11 @@ def main(argv=None):
         return 0
     for seed in args.seeds:
         if args.filter_check:
-            done = {r["selection"] for r in rows if r["seed"] == seed}
+            done = {
+                r["selection"]
+                for r in rows
+                if r["seed"] == seed and r.get("ham_config", "cpu") == args.ham_config
+            }
             new = filter_check(seed, args, done)
         else:
             new = []

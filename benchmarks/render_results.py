@@ -382,18 +382,20 @@ def noise_rate_section(rows, filter_rows, diagnose_rows=()):
     if filter_rows:
         lines += [
             'Default filter (`forget_rate="auto"`) on 600 HAM10000 training '
-            "images at p = 0.3 (32 px, small CNN, 20 epochs). Command: "
+            "images at p = 0.3 (network `cpu`: 32 px, small CNN, 20 epochs; "
+            "`pretrained`: the pretrained benchmark's, 64 px). Command: "
             "`python benchmarks/bench_noise_rate.py --filter-check --threads 1 "
-            "--ham /work/shared/data/ham10000`:",
+            "--ham /work/shared/data/ham10000` (`--ham-config pretrained`):",
             "",
-            "| seed | selection | estimate | realised | kept | precision | "
+            "| network | seed | selection | estimate | realised | kept | precision | "
             "clean kept of the two rarest classes |",
-            "|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for r in filter_rows:
             rare = ", ".join(f"{k}: {v}" for k, v in r["rare_clean_kept"].items())
             lines.append(
-                f"| {r['seed']} | {r['selection']} | {r['forget_rate']:.3f} | "
+                f"| {r.get('ham_config', 'cpu')} | {r['seed']} | {r['selection']} | "
+                f"{r['forget_rate']:.3f} | "
                 f"{r['realised']:.3f} | {r['n_kept']} | {r['precision']:.3f} | "
                 f"{rare} |"
             )

@@ -380,11 +380,7 @@ def filter_check(seed, args, done=()):
         ).fit(X, y)
         if selection == "batch":
             first = filt
-        kept = filt.clean_mask_
         clean = y == y_true
-        rare_recall = {
-            str(c): float(np.mean(kept[clean & (y_true == c)])) for c in rare
-        }
         out.append(
             dict(
                 seed=seed,
@@ -394,13 +390,7 @@ def filter_check(seed, args, done=()):
                 forget_rate=filt.forget_rate_,
                 forget_rate_std=filt.forget_rate_std_,
                 error=filt.forget_rate_ - realised,
-                n_kept=int(kept.sum()),
-                precision=float(np.mean(clean[kept])) if kept.any() else 0.0,
-                clean_recall=float(np.mean(kept[clean])),
-                rare_clean_recall=rare_recall,
-                rare_clean_kept={
-                    str(c): int(np.sum(kept & clean & (y_true == c))) for c in rare
-                },
+                **_kept_stats(filt.clean_mask_, clean, clean, y_true, rare),
                 class_clean_counts=np.asarray(filt.class_clean_counts_).tolist(),
                 wall_s=time.perf_counter() - t,
                 ham_config=args.ham_config,
@@ -408,6 +398,23 @@ def filter_check(seed, args, done=()):
         )
         print(json.dumps(out[-1]), flush=True)
     return out
+
+
+def _kept_stats(kept, right, clean, y_true, rare):
+    """A kept set's size, the share of its labels that are ``right``, the
+    recall of the ``clean`` samples, and the right kept samples of the
+    ``rare`` classes."""
+    return dict(
+        n_kept=int(kept.sum()),
+        precision=float(np.mean(right[kept])) if kept.any() else 0.0,
+        clean_recall=float(np.mean(kept[clean])),
+        rare_clean_recall={
+            str(c): float(np.mean(kept[right & (y_true == c)])) for c in rare
+        },
+        rare_clean_kept={
+            str(c): int(np.sum(kept & right & (y_true == c))) for c in rare
+        },
+    )
 
 
 def _cleaner_check(X, y, y_true, seed, params, rare, realised):
@@ -425,8 +432,7 @@ def _cleaner_check(X, y, y_true, seed, params, rare, realised):
         refit_after_audit=True,
         random_state=seed,
     ).fit(X, y)
-    kept, labels = cleaner.clean_mask_, cleaner.labels_
-    right = labels == y_true
+    right = cleaner.labels_ == y_true  # the audited labels are answers
     return dict(
         seed=seed,
         selection="cleaner_audit100",
@@ -435,15 +441,7 @@ def _cleaner_check(X, y, y_true, seed, params, rare, realised):
         forget_rate=float(cleaner.estimator_.forget_rate_),
         forget_rate_std=0.0,
         error=float(cleaner.noise_rate_) - realised,
-        n_kept=int(kept.sum()),
-        precision=float(np.mean(right[kept])),
-        clean_recall=float(np.mean(kept[y == y_true])),
-        rare_clean_recall={
-            str(c): float(np.mean(kept[right & (y_true == c)])) for c in rare
-        },
-        rare_clean_kept={
-            str(c): int(np.sum(kept & right & (y_true == c))) for c in rare
-        },
+        **_kept_stats(cleaner.clean_mask_, right, y == y_true, y_true, rare),
         class_clean_counts=np.asarray(cleaner.class_clean_counts_).tolist(),
         n_audited=int(cleaner.audit_indices_.size),
     )

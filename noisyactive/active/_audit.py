@@ -33,6 +33,7 @@ from noisyactive.active._training import fit_maybe_with_validation, phase1_mask
 
 __all__ = [
     "AUDIT_FITTED",
+    "audited_params",
     "check_audit_size",
     "classifier_summary",
     "refit_filter",
@@ -157,22 +158,30 @@ def start_audit(campaign, audit_size):
     return True
 
 
-def refit_filter(campaign, X, validation):
-    """Phase 1 again with the audited rate as its ``forget_rate``; the kept
-    part is replaced (answered samples stay clean)."""
-    s = campaign.state
-    rate = float(np.clip(s.noise_posterior["noise_rate"], 0.0, 0.95))
+def audited_params(state, estimator, rate):
+    """The phase-1 parameters of the refit after the audit: ``forget_rate``
+    ``rate`` and, where the estimator takes one, the transition matrix of the
+    audited per-class rates (class quotas keep the audited share of every
+    class, rare ones included). Also what a resumed campaign rebuilds."""
     params = {"forget_rate": rate}
-    if "transition_matrix" in campaign.estimator.get_params():
+    if "transition_matrix" in estimator.get_params():
         from noisyactive.filtering import transition_from_class_noise_rates  # torch
 
-        # the per-class rates too (class quotas keep the audited share of
-        # every class, rare ones included), not only the global rate
         params["transition_matrix"] = transition_from_class_noise_rates(
-            np.bincount(s.y_noisy, minlength=s.classes.shape[0]),
-            s.noise_posterior["class_noise_rates"],
+            np.bincount(state.y_noisy, minlength=state.classes.shape[0]),
+            state.noise_posterior["class_noise_rates"],
         )
-    estimator = campaign.estimator.set_params(**params)
+    return params
+
+
+def refit_filter(campaign, X, validation):
+    """Phase 1 again with the audited rates; the kept part is replaced
+    (answered samples stay clean)."""
+    s = campaign.state
+    rate = float(np.clip(s.noise_posterior["noise_rate"], 0.0, 0.95))
+    estimator = campaign.estimator.set_params(
+        **audited_params(s, campaign.estimator, rate)
+    )
     fit_maybe_with_validation(estimator, X, s.classes[s.y_noisy], validation)
     s.initial_clean = phase1_mask(estimator, s.y_noisy.shape[0])
     s.clean = s.initial_clean | s.relabeled

@@ -17,6 +17,7 @@ saved (:func:`remember_proba`) and kept in the state, so
 
 import numpy as np
 
+from noisyactive.active._audit import audited_params
 from noisyactive.active._checks import training_data
 from noisyactive.active._spec import load_model, read_model, user_types
 from noisyactive.active._training import classifier_template, make_estimator
@@ -70,7 +71,7 @@ def restore_models(campaign):
     def estimator():
         built = make_estimator(p.estimator, s.seed)
         if s.refit_forget_rate is not None:  # refit after the audit
-            built.set_params(forget_rate=s.refit_forget_rate)
+            built.set_params(**audited_params(s, built, s.refit_forget_rate))
         return built
 
     Deferred.defer(campaign, "estimator", estimator)

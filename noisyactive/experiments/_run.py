@@ -203,13 +203,13 @@ def _phase1(config, data, seed, variant, noise_rate):
 def _rescored(filt, data, variant):
     """A rescored phase-1 variant (``RESCORED_VARIANTS``) of the fitted
     Co-teaching filter ``filt``: its clean mask and selection statistics."""
-    t = time.perf_counter()
-    mask, _ = filt.rescore(data.X_train, RESCORED_VARIANTS[variant])
+    t, rule = time.perf_counter(), RESCORED_VARIANTS[variant]
+    mask, _ = filt.rescore(data.X_train, rule)
     stats = selection_stats(mask, data.y_train, data.y_train_true, data.classes)
     stats.update(
         wall_s=time.perf_counter() - t,
         forget_rate=filt.forget_rate_,
-        final_selection=str(getattr(rule := RESCORED_VARIANTS[variant], "name", rule)),
+        final_selection=str(getattr(rule, "name", rule)),
     )
     return stats, mask
 

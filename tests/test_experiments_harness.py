@@ -159,6 +159,36 @@ def test_audited_method_spends_the_first_round_on_the_audit():
     assert audit["refit"]["n_kept"] > 0
 
 
+def test_audited_gmm_method_selects_with_the_loss_mixture_in_both_fits():
+    """``ct_audit_gmm_entropy``: the first fit's clean set is the rescored
+    per-class loss mixture of plain Co-teaching's fit, the refit's is the
+    mixture on the refit (prior: the audited clean counts), not the
+    Co-teaching small-loss mask."""
+    from noisyactive.experiments import load_experiment_data
+    from noisyactive.experiments._methods import AuditedCoTeaching
+    from noisyactive.config._models import make_filter
+
+    config = dict(
+        dataset="digits", epochs=2, num_gradual=1, vog_window=2,
+        module="small_cnn", forget_rate=0.3,
+    )  # fmt: skip
+    data = load_experiment_data(config, seed=0)
+    first = make_filter(config, "ct", 0, 0.3).fit(data.X_train, data.y_train)
+    est = AuditedCoTeaching.around(first, config, 0, "gmm_loss")
+    est.fit(data.X_train, data.y_train)
+    expected, _ = first.rescore(data.X_train, "gmm_loss")
+    np.testing.assert_array_equal(est.clean_mask_, expected)
+    assert not np.array_equal(est.clean_mask_, first.clean_mask_)
+
+    est.set_params(forget_rate=0.25)
+    est.fit(data.X_train, data.y_train)
+    assert est.filter_.final_selection == "gmm_loss"
+    np.testing.assert_array_equal(
+        est.clean_mask_, est.filter_.issue_table_["kept"].to_numpy()
+    )
+    assert est.filter_.forget_rate_ == 0.25
+
+
 def test_folder_with_a_separate_test_set_splits_train_and_validation(tmp_path):
     from PIL import Image
 

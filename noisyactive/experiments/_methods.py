@@ -65,6 +65,9 @@ METHODS = {
     # estimate combined with an audit of one round's budget gives; the audit
     # replaces the first round, so the budget is every method's.
     "ct_audit_entropy": Method("ct", "audit", "entropy"),
+    # ... and its fits' clean sets chosen by the per-class loss mixture, whose
+    # prior is then the audited clean counts.
+    "ct_audit_gmm_entropy": Method("ct_gmm", "audit", "entropy"),
 }
 
 #: Phase-1 variants that are the ``"ct"`` variant's fit with another final
@@ -89,6 +92,9 @@ _BASE_LABELS = {
     "ct_gmm_entropy": "CT (m = 0), per-class loss mixture + entropy",
     "ct_cj_entropy": "CT (m = 0), cleanlab prune_by_class on its cross-fit + entropy",
     "ct_audit_entropy": "CT (m = 0) refit at the audited rate + entropy",
+    "ct_audit_gmm_entropy": (
+        "CT (m = 0) refit at the audited rate, per-class loss mixture + entropy"
+    ),
 }
 
 
@@ -232,7 +238,9 @@ class AuditedCoTeaching(BaseEstimator):
     its first fit (``forget_rate="auto"``) is plain Co-teaching's fit
     ``first`` (shared, not trained again); after the audit the cleaner sets
     ``forget_rate`` and ``transition_matrix`` (the audited rates) and the
-    fit trains Co-teaching anew with them."""
+    fit trains Co-teaching anew with them. ``final_selection`` (e.g.
+    ``"gmm_loss"``) decides both fits' clean sets: the first by
+    :meth:`~noisyactive.NoisyLabelFilter.rescore`."""
 
     def __init__(
         self,
@@ -241,28 +249,38 @@ class AuditedCoTeaching(BaseEstimator):
         seed=0,
         forget_rate="auto",
         transition_matrix=None,
+        final_selection=None,
     ):
         self.first = first
         self.config = config
         self.seed = seed
         self.forget_rate = forget_rate
         self.transition_matrix = transition_matrix
+        self.final_selection = final_selection
 
     @classmethod
-    def around(cls, first, config, seed):
+    def around(cls, first, config, seed, final_selection=None):
         """The estimator whose first fit is the fitted filter ``first``."""
-        return cls(_Shared(first), config, seed)
+        return cls(_Shared(first), config, seed, final_selection=final_selection)
 
     def fit(self, X, y, X_val=None, y_val=None):
         if self.forget_rate == "auto":
             self.filter_ = self.first.value
+            mask = self.filter_.clean_mask_
+            if self.final_selection is not None:
+                mask, _ = self.filter_.rescore(X, self.final_selection)
         else:
             rate = self.forget_rate
             filt = make_filter(self.config, "ct", self.seed, rate, forget_rate=rate)
-            filt.set_params(transition_matrix=self.transition_matrix)
+            filt.set_params(
+                transition_matrix=self.transition_matrix,
+                final_selection=self.final_selection,
+            )
             self.filter_ = filt.fit(X, y, X_val=X_val, y_val=y_val)
-        for name in ("classes_", "clean_mask_", "forget_rate_", "class_noise_rates_"):
+            mask = self.filter_.clean_mask_
+        for name in ("classes_", "forget_rate_", "class_noise_rates_"):
             setattr(self, name, getattr(self.filter_, name))
+        self.clean_mask_ = np.asarray(mask, dtype=bool)
         self.noise_estimate_ = self.filter_.noise_estimate_
         return self
 

@@ -126,15 +126,16 @@ def _run_alc(config, data, seed, first, make_curve):
     return curve.rows
 
 
-def _run_audited(config, data, seed, first, strategy, curve):
-    """``ct_audit_entropy``: an audit of one round's budget (stratified, the
+def _run_audited(config, data, seed, first, strategy, curve, final_selection=None):
+    """``ct_audit_entropy`` (``ct_audit_gmm_entropy``: with that
+    ``final_selection``): an audit of one round's budget (stratified, the
     true labels answering), phase 1 refit at the combined rates, then the
     other ``n_rounds - 1`` rounds; returns the test curve and what the audit
     estimated."""
     a = round_budget(config.budget_per_round, len(data.y_train))
     cleaner = make_cleaner(
         curve,
-        estimator=AuditedCoTeaching.around(first, config, seed),
+        estimator=AuditedCoTeaching.around(first, config, seed, final_selection),
         classifier=make_classifier(config, seed),
         query_strategy=strategy,
         oracle=SimulatedOracle(data.y_train_true),
@@ -341,6 +342,7 @@ def run_experiment(
             curve, audit = _run_audited(
                 config, data, seed, filters["ct"], strategy,
                 TestCurve(data.X_test, data.y_test, data.classes),
+                RESCORED_VARIANTS.get(variant),
             )  # fmt: skip
         elif start == "alc":
             curve = _run_alc(

@@ -336,6 +336,7 @@ def filter_check(seed, args, done=()):
         params, size = dict(config["params"]), config["size"]
     else:
         params, size = dict(PARAMS["ham10000"], max_epochs=20, num_gradual=10), 32
+    params["final_selection"] = None  # the rows name Co-teaching's own selections
     X, y, y_true = load(
         "ham10000", "symmetric", 0.3, seed, 600, args.ham, size=size,
         cache_dir=params.get("cache_dir"),

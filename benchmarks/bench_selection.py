@@ -47,7 +47,7 @@ CONFIG_SETTINGS = {
     "ham_p05_pretrained": "ham10000_p05_pretrained",
 }
 NET = dict(module="small_cnn", augment=False, max_epochs=20, batch_size=64, lr=0.05)
-FILTER = dict(NET, num_gradual=8)
+FILTER = dict(NET, num_gradual=8, final_selection=None)  # Co-teaching's mask
 
 
 def _fit_filter(d, seed, **params):
@@ -55,7 +55,7 @@ def _fit_filter(d, seed, **params):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return NoisyLabelFilter(**FILTER, **params, random_state=seed).fit(
+        return NoisyLabelFilter(**{**FILTER, **params}, random_state=seed).fit(
             d.X_train, d.y_train
         )
 

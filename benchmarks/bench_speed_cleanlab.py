@@ -55,9 +55,15 @@ def _mask_quality(mask, data, rare):
 
 def _clean_mask_methods(cfg, common):
     return {
-        "filter_ct": lambda s: NoisyLabelFilter(random_state=s, **common),
+        "filter_ct": lambda s: NoisyLabelFilter(
+            final_selection=None, random_state=s, **common
+        ),
         "filter_ct_vog": lambda s: NoisyLabelFilter(
-            mix_ratio=0.5, vog_normalize="class", random_state=s, **common
+            mix_ratio=0.5,
+            vog_normalize="class",
+            final_selection=None,
+            random_state=s,
+            **common,
         ),
         "cleanlab": lambda s: CleanLearning(
             NetClassifier(random_state=s, **common), cv_n_folds=cfg["folds"], seed=s

@@ -106,6 +106,7 @@ def filter_fit(X, y, epochs, batch_size, variant):
         module="resnet18",
         module_kwargs={"small_input": False},
         mix_ratio=0.5 if variant == "ct_vog" else 0.0,
+        final_selection=None,  # the naive loop has no loss mixture
         forget_rate=FORGET_RATE,
         num_gradual=1,
         vog_window=2,

@@ -202,9 +202,9 @@ def recorded(data):
     return NoisyLabelFilter(final_selection=rule, **FIT).fit(X, y)
 
 
-def test_default_issue_table_columns_and_kept(data):
+def test_coteaching_issue_table_columns_and_kept(data):
     X, y, _ = data
-    f = NoisyLabelFilter(**FIT).fit(X, y)
+    f = NoisyLabelFilter(final_selection=None, **FIT).fit(X, y)
     t = f.issue_table_
     assert list(t.columns) == [
         "given_label",
@@ -219,9 +219,29 @@ def test_default_issue_table_columns_and_kept(data):
     assert (t["suggested_label"].to_numpy() == f.predict(X)).all()
 
 
+def test_default_is_the_loss_mixture_for_plain_coteaching_only(data):
+    """``final_selection="auto"``: the per-class loss mixture decides the mask
+    of plain Co-teaching (its P(noisy) < 0.5, with the Co-teaching mask kept
+    beside it in the table); a VOG mix keeps its own mask."""
+    X, y, _ = data
+    f = NoisyLabelFilter(**FIT).fit(X, y)
+    t = f.issue_table_
+    for column in ("gmm_noisy_prob", "selection_score", "coteaching_kept"):
+        assert column in t
+    np.testing.assert_array_equal(f.clean_mask_, t["gmm_noisy_prob"].to_numpy() < 0.5)
+    np.testing.assert_array_equal(t["kept"].to_numpy(), f.clean_mask_)
+    keep, _ = f.rescore(X, "gmm_loss")
+    np.testing.assert_array_equal(keep, f.clean_mask_)
+    coteaching, _ = f.rescore(X, None)
+    np.testing.assert_array_equal(coteaching, t["coteaching_kept"].to_numpy())
+
+    vog = NoisyLabelFilter(**dict(FIT, mix_ratio=0.5)).fit(X, y)
+    assert "gmm_noisy_prob" not in vog.issue_table_
+
+
 def test_recordings_leave_training_unchanged(data, recorded):
     X, y, _ = data
-    plain = NoisyLabelFilter(**FIT).fit(X, y)
+    plain = NoisyLabelFilter(final_selection=None, **FIT).fit(X, y)
     t = recorded.issue_table_
     assert (t["coteaching_kept"].to_numpy() == plain.clean_mask_).all()
     np.testing.assert_array_equal(recorded.loss_scores_, plain.loss_scores_)

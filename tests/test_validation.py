@@ -100,7 +100,9 @@ def test_out_of_range_parameters(params):
 
 
 def test_batch_size_larger_than_the_data_trains_on_one_batch():
-    filt = NoisyLabelFilter(**dict(FAST, batch_size=1000), forget_rate=0.2).fit(X, Y)
+    filt = NoisyLabelFilter(
+        **dict(FAST, batch_size=1000), forget_rate=0.2, final_selection=None
+    ).fit(X, Y)
     assert filt.clean_mask_.sum() == 40  # epoch 0: nothing forgotten yet
 
 

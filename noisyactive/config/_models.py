@@ -12,13 +12,14 @@ from noisyactive.filtering import NoisyLabelFilter
 __all__ = ["FILTER_VARIANTS", "make_classifier", "make_filter", "net_params"]
 
 #: Phase-1 variants: Co-teaching (``ct``), Co-teaching + VOG (``ct_vog``) and
-#: their class-quota forms. ``ct_vog`` takes mix ratio and normalisation from
-#: the configuration.
+#: their class-quota forms, each with Co-teaching's own clean mask (the paper's;
+#: ``final_selection=None``, not the filter's default loss mixture). ``ct_vog``
+#: takes mix ratio and normalisation from the configuration.
 FILTER_VARIANTS = {
-    "ct": dict(mix_ratio=0.0, selection="batch"),
-    "ct_vog": dict(selection="batch"),
-    "cq": dict(mix_ratio=0.0, selection="class_quota"),
-    "cq_vog": dict(selection="class_quota"),
+    "ct": dict(mix_ratio=0.0, selection="batch", final_selection=None),
+    "ct_vog": dict(selection="batch", final_selection=None),
+    "cq": dict(mix_ratio=0.0, selection="class_quota", final_selection=None),
+    "cq_vog": dict(selection="class_quota", final_selection=None),
 }
 
 

@@ -11,7 +11,11 @@ selection, and the extra recordings a rule asks for) go into a
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from noisyactive.filtering._rules import SelectionContext, make_rule
+from noisyactive.filtering._rules import (
+    SelectionContext,
+    make_rule,
+    resolve_final_selection,
+)
 
 __all__ = ["FinalSelectionMixin", "issue_table"]
 
@@ -31,9 +35,16 @@ class FinalSelectionMixin:
     """``final_selection`` / ``final_quota`` and ``issue_table_`` of
     :class:`~noisyactive.NoisyLabelFilter`."""
 
+    def _final_selection(self, final_selection=None):
+        """``final_selection`` (the parameter when None) with ``"auto"``
+        resolved against ``selection`` and ``mix_ratio``."""
+        if final_selection is None:
+            final_selection = self.final_selection
+        return resolve_final_selection(final_selection, self.selection, self.mix_ratio)
+
     def _selection_recordings(self):
         """The extra recordings the final selection needs during training."""
-        rule = make_rule(self.final_selection)
+        rule = make_rule(self._final_selection())
         return frozenset() if rule is None else frozenset(rule.needs)
 
     def _finish_selection(self, X, y_enc, result):
@@ -49,7 +60,7 @@ class FinalSelectionMixin:
             "proba": self.net_.predict_proba_arrays(X),
             "oos_proba": None if oos is None else np.mean(oos, axis=0),
         }
-        keep, table = self._decide(X, self.final_selection, self.final_quota)
+        keep, table = self._decide(X, self._final_selection(), self.final_quota)
         self.clean_mask_ = keep
         self.issue_table_ = table
 
@@ -117,4 +128,6 @@ class FinalSelectionMixin:
                 f"rescore needs the training data: X has {X.shape[0]} samples, the "
                 f"fit had {len(self._selection_records['labels'])}."
             )
+        if final_selection is not None:  # None: Co-teaching's own mask
+            final_selection = self._final_selection(final_selection)
         return self._decide(X, final_selection, final_quota)

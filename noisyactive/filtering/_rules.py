@@ -276,6 +276,30 @@ SELECTION_RULES = {
 }
 
 
+def resolve_final_selection(final_selection, selection, mix_ratio):
+    """The ``final_selection`` that ``"auto"`` stands for: the per-class loss
+    mixture (``"gmm_loss"``) in place of plain Co-teaching's small-loss mask
+    (``selection="batch"``, ``mix_ratio=0``), the mask it beat on the
+    benchmarks; None (Co-teaching's own mask) when a VOG mix or a class quota
+    was asked for. Any other value is returned as it is.
+
+    Examples
+    --------
+    >>> resolve_final_selection("auto", "batch", 0.0)
+    'gmm_loss'
+    >>> resolve_final_selection("auto", "batch", 0.3) is None
+    True
+    >>> resolve_final_selection("auto", "class_quota", 0.0) is None
+    True
+    >>> resolve_final_selection("knn", "class_quota", 0.5)
+    'knn'
+    """
+    if not (isinstance(final_selection, str) and final_selection == "auto"):
+        return final_selection
+    plain = selection == "batch" and float(mix_ratio) == 0.0
+    return "gmm_loss" if plain else None
+
+
 def make_rule(spec):
     """The rule of a ``final_selection`` value: None (none), a name of
     :data:`SELECTION_RULES`, or an object with ``decide``.

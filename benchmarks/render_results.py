@@ -73,6 +73,8 @@ CANDIDATE_RUNS = {
     "ham10000_p04_pretrained_candidates": "ham10000_p04_pretrained",
     "ham10000_p05_pretrained_audit": "ham10000_p05_pretrained",
     "ham10000_p04_pretrained_audit": "ham10000_p04_pretrained",
+    "ham10000_p04_pretrained_audit_gmm": "ham10000_p04_pretrained",
+    "ham10000_p05_pretrained_audit_gmm": "ham10000_p05_pretrained",
 }
 README_START = "<!-- results:start (python benchmarks/render_results.py) -->"
 README_END = "<!-- results:end -->"
@@ -126,7 +128,7 @@ def readme_block():
     for name, base in CANDIDATE_RUNS.items():
         if name in SUMMARIES and base in SUMMARIES:
             cfg = SUMMARIES[name][1][0]["config"]
-            what = name.rsplit("_", 1)[1]  # "candidates", "audit"
+            what = name.split("_pretrained_", 1)[1]  # "candidates", "audit", ...
             out += [f"**{cfg.get('title', name)}: {what} run**", ""]
             out += candidates_lines(name) + [""]
     return "\n".join(out)
@@ -177,9 +179,10 @@ def candidates_lines(name):
             bad = [(n, g) for n, g in gaps if not g > 0]
             if bad:
                 worst = min(g for _, g in bad)
+                at = ", ".join(f"{n:.0f}" for n, _ in bad)
                 short.append(
                     f"{labels.get(b, b)} at {len(bad)} of {len(gaps)} rounds "
-                    f"(worst {worst:+.3f})"
+                    f"({at} labels; worst {worst:+.3f})"
                 )
         lines.append(
             f"- {labels.get(m, m)}: "

@@ -311,12 +311,17 @@ FILTER_CHECKS = (
     "class_quota_audit100",
     "class_quota_audit100_perclass",
     "cleaner_audit100",
+    "default",
+    "cleaner_default_audit100",
 )
 #: ``cleaner_audit100`` is the product end to end:
 #: ``ActiveLabelCleaner(NoisyLabelFilter(selection="class_quota"),
 #: audit_size=100, n_rounds=0, refit_after_audit=True)`` with the true labels
 #: as its oracle; its clean set is the refit's kept samples plus the audited
 #: ones (with their answers), scored on ``labels_`` against the truth.
+#: ``default`` / ``cleaner_default_audit100``: the same with the filter's
+#: default selection (``final_selection="auto"``: per-class loss mixtures on
+#: plain Co-teaching) in place of ``selection="class_quota"``.
 
 
 def filter_check(seed, args, done=()):
@@ -349,8 +354,15 @@ def filter_check(seed, args, done=()):
         if selection in done:
             continue
         t = time.perf_counter()
-        if selection == "cleaner_audit100":
-            out.append(_cleaner_check(X, y, y_true, seed, params, rare, realised))
+        if selection.startswith("cleaner_"):
+            if selection == "cleaner_default_audit100":
+                filt_params = dict(params, final_selection="auto")
+            else:
+                filt_params = dict(params, selection="class_quota")
+            out.append(
+                _cleaner_check(X, y, y_true, seed, filt_params, rare, realised)
+            )
+            out[-1]["selection"] = selection
             out[-1].update(wall_s=time.perf_counter() - t, ham_config=args.ham_config)
             print(json.dumps(out[-1]), flush=True)
             continue
@@ -374,8 +386,10 @@ def filter_check(seed, args, done=()):
                 extra["transition_matrix"] = transition_from_class_noise_rates(
                     np.bincount(y_enc, minlength=k), post.class_rates
                 )
+        if selection == "default":
+            extra["final_selection"] = "auto"
         filt = NoisyLabelFilter(
-            selection=selection.split("_audit100")[0],
+            selection=selection.split("_audit100")[0].replace("default", "batch"),
             random_state=seed,
             **{**params, **extra},
         ).fit(X, y)
@@ -419,14 +433,12 @@ def _kept_stats(kept, right, clean, y_true, rare):
 
 
 def _cleaner_check(X, y, y_true, seed, params, rare, realised):
-    """``cleaner_audit100`` of ``filter_check``: one row."""
+    """A ``cleaner_*`` row of ``filter_check`` (the filter built from ``params``)."""
     from noisyactive import ActiveLabelCleaner, NoisyLabelFilter
     from noisyactive.active import SimulatedOracle
 
     cleaner = ActiveLabelCleaner(
-        estimator=NoisyLabelFilter(
-            selection="class_quota", random_state=seed, **params
-        ),
+        estimator=NoisyLabelFilter(random_state=seed, **params),
         oracle=SimulatedOracle(y_true),
         audit_size=100,
         n_rounds=0,

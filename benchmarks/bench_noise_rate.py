@@ -359,9 +359,7 @@ def filter_check(seed, args, done=()):
                 filt_params = dict(params, final_selection="auto")
             else:
                 filt_params = dict(params, selection="class_quota")
-            out.append(
-                _cleaner_check(X, y, y_true, seed, filt_params, rare, realised)
-            )
+            out.append(_cleaner_check(X, y, y_true, seed, filt_params, rare, realised))
             out[-1]["selection"] = selection
             out[-1].update(wall_s=time.perf_counter() - t, ham_config=args.ham_config)
             print(json.dumps(out[-1]), flush=True)

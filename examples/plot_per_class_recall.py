@@ -115,10 +115,10 @@ plt.show()
 # of their clean samples. VOG brings many of them back, at a cost in
 # precision. The default's per-class loss mixtures judge each class against
 # its own losses and keep samples of every class. Class quotas keep every
-# class represented at close to Co-teaching's precision; but inside a rare class whose noisy labels are
-# mostly wrong, the smallest losses do not always point at the truly clean
-# samples. How each choice then pays off downstream is measured by the
-# benchmarks (:ref:`reproducing`).
+# class represented at close to Co-teaching's precision; but inside a rare
+# class whose noisy labels are mostly wrong, the smallest losses do not
+# always point at the truly clean samples. How each choice then pays off
+# downstream is measured by the benchmarks (:ref:`reproducing`).
 #
 # What ``forget_rate="auto"`` estimates
 # -------------------------------------

@@ -164,9 +164,9 @@ def test_audited_gmm_method_selects_with_the_loss_mixture_in_both_fits():
     per-class loss mixture of plain Co-teaching's fit, the refit's is the
     mixture on the refit (prior: the audited clean counts), not the
     Co-teaching small-loss mask."""
+    from noisyactive.config._models import make_filter
     from noisyactive.experiments import load_experiment_data
     from noisyactive.experiments._methods import AuditedCoTeaching
-    from noisyactive.config._models import make_filter
 
     config = dict(
         dataset="digits", epochs=2, num_gradual=1, vog_window=2,

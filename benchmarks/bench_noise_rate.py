@@ -455,6 +455,10 @@ def _cleaner_check(X, y, y_true, seed, params, rare, realised):
         **_kept_stats(cleaner.clean_mask_, right, y == y_true, y_true, rare),
         class_clean_counts=np.asarray(cleaner.class_clean_counts_).tolist(),
         n_audited=int(cleaner.audit_indices_.size),
+        # the refit filter's own selection, without the audited samples added
+        filter_only=_kept_stats(
+            cleaner.estimator_.clean_mask_, right, y == y_true, y_true, rare
+        ),
     )
 
 

@@ -391,16 +391,27 @@ def noise_rate_section(rows, filter_rows, diagnose_rows=()):
             "--ham /work/shared/data/ham10000` (`--ham-config pretrained`):",
             "",
             "| network | seed | selection | estimate | realised | kept | precision | "
-            "clean kept of the two rarest classes |",
-            "|---|---|---|---|---|---|---|---|",
+            "clean kept of the two rarest classes | campaign rows: the refit's own "
+            "selection (kept, precision, rarest) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
-        for r in filter_rows:
-            rare = ", ".join(f"{k}: {v}" for k, v in r["rare_clean_kept"].items())
+
+        def rare(stats):
+            return ", ".join(f"{k}: {v}" for k, v in stats["rare_clean_kept"].items())
+
+        rows = sorted(
+            filter_rows, key=lambda r: (r.get("ham_config", "cpu"), r["seed"])
+        )
+        for r in rows:
+            own = r.get("filter_only")
+            own = (
+                f"{own['n_kept']}, {own['precision']:.3f}, {rare(own)}" if own else "–"
+            )
             lines.append(
                 f"| {r.get('ham_config', 'cpu')} | {r['seed']} | {r['selection']} | "
                 f"{r['forget_rate']:.3f} | "
                 f"{r['realised']:.3f} | {r['n_kept']} | {r['precision']:.3f} | "
-                f"{rare} |"
+                f"{rare(r)} | {own} |"
             )
         lines.append("")
     if diagnose_rows:

@@ -75,6 +75,10 @@ CANDIDATE_RUNS = {
     "ham10000_p04_pretrained_audit": "ham10000_p04_pretrained",
     "ham10000_p04_pretrained_audit_gmm": "ham10000_p04_pretrained",
     "ham10000_p05_pretrained_audit_gmm": "ham10000_p05_pretrained",
+    "digits_candidates": "digits",
+    "digits_share": "digits",
+    "ham10000_p04_pretrained_share": "ham10000_p04_pretrained",
+    "ham10000_p05_pretrained_share": "ham10000_p05_pretrained",
 }
 README_START = "<!-- results:start (python benchmarks/render_results.py) -->"
 README_END = "<!-- results:end -->"
@@ -128,7 +132,7 @@ def readme_block():
     for name, base in CANDIDATE_RUNS.items():
         if name in SUMMARIES and base in SUMMARIES:
             cfg = SUMMARIES[name][1][0]["config"]
-            what = name.split("_pretrained_", 1)[1]  # "candidates", "audit", ...
+            what = name[len(base) + 1 :]  # "candidates", "audit", ...
             out += [f"**{cfg.get('title', name)}: {what} run**", ""]
             out += candidates_lines(name) + [""]
     return "\n".join(out)

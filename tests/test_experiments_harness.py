@@ -212,3 +212,34 @@ def test_folder_with_a_separate_test_set_splits_train_and_validation(tmp_path):
     assert sorted(d.y_test) == ["a"] * 6 + ["b"] * 6
     with pytest.raises(ValueError, match="train, validation"):
         load_experiment_data(dict(config, split=[0.7, 0.1, 0.2]), seed=0)
+
+
+def test_share_methods_spend_part_of_each_round_on_kept_samples(monkeypatch):
+    """``ct_share_entropy`` / ``ct_gmm_share_entropy`` build their cleaner with
+    ``AUDIT_SHARE``; every other method with none."""
+    from noisyactive.experiments import _run, run_experiment
+    from noisyactive.experiments._methods import AUDIT_SHARE
+
+    shares = {}
+    make = _run.make_cleaner
+
+    def recording(curve, **params):
+        cleaner = make(curve, **params)
+        shares.setdefault(params.get("audit_share"), []).append(cleaner)
+        return cleaner
+
+    monkeypatch.setattr(_run, "make_cleaner", recording)
+    config = dict(
+        dataset="digits", epochs=2, classifier_epochs=2, num_gradual=1,
+        vog_window=2, budget_per_round=15, n_rounds=2, module="small_cnn",
+        forget_rate=0.4,
+    )  # fmt: skip
+    out = run_experiment(
+        config, seed=0, methods=["ct_gmm_entropy", "ct_gmm_share_entropy"],
+        phase1=False, log=lambda m: None,
+    )  # fmt: skip
+    assert sorted(shares) == [0.0, AUDIT_SHARE["ct_gmm_share_entropy"]]
+    (shared,) = shares[0.3]
+    assert shared.audit_share == 0.3
+    curve = out["methods"]["ct_gmm_share_entropy"]["curve"]
+    assert [r["labels_used"] for r in curve] == [0, 15, 30]

@@ -17,6 +17,7 @@ __all__ = [
     "ALCCoTeaching",
     "ALCTrainer",
     "AuditedCoTeaching",
+    "AUDIT_SHARE",
     "METHODS",
     "Method",
     "RESCORED_VARIANTS",
@@ -68,7 +69,15 @@ METHODS = {
     # ... and its fits' clean sets chosen by the per-class loss mixture, whose
     # prior is then the audited clean counts.
     "ct_audit_gmm_entropy": Method("ct_gmm", "audit", "entropy"),
+    # Each round spends AUDIT_SHARE of its batch on kept samples (the cleaner's
+    # ``audit_share``): the loss mixture keeps more wrong labels than
+    # Co-teaching, which the rejected-only rounds never see.
+    "ct_share_entropy": Method("ct", "filter", "entropy"),
+    "ct_gmm_share_entropy": Method("ct_gmm", "filter", "entropy"),
 }
+
+#: Methods whose rounds also audit kept samples: method -> ``audit_share``.
+AUDIT_SHARE = {"ct_share_entropy": 0.3, "ct_gmm_share_entropy": 0.3}
 
 #: Phase-1 variants that are the ``"ct"`` variant's fit with another final
 #: selection (:meth:`~noisyactive.NoisyLabelFilter.rescore`, no second
@@ -94,6 +103,11 @@ _BASE_LABELS = {
     "ct_audit_entropy": "CT (m = 0) refit at the audited rate + entropy",
     "ct_audit_gmm_entropy": (
         "CT (m = 0) refit at the audited rate, per-class loss mixture + entropy"
+    ),
+    "ct_share_entropy": "CT (m = 0) + entropy, 30 % of each round on kept samples",
+    "ct_gmm_share_entropy": (
+        "CT (m = 0), per-class loss mixture + entropy, 30 % of each round on kept "
+        "samples"
     ),
 }
 

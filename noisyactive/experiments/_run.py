@@ -16,6 +16,7 @@ from noisyactive.active._state import resolve_batch_size
 from noisyactive.config._schema import as_config
 from noisyactive.experiments._data import load_experiment_data
 from noisyactive.experiments._methods import (
+    AUDIT_SHARE,
     METHODS,
     RESCORED_VARIANTS,
     ALCCoTeaching,
@@ -366,6 +367,7 @@ def run_experiment(
                 refit=refit or config.refit,
                 refit_epochs=config.refit_epochs,
                 start=start,
+                audit_share=AUDIT_SHARE.get(method, 0.0),
                 random_state=seed,
             )
             cleaner.fit(data.X_train, data.y_train, X_val=data.X_val, y_val=data.y_val)

@@ -136,6 +136,26 @@ def test_run_with_oracle_ask_leaves_a_campaign_for_the_expert(tmp_path, monkeypa
     assert not (tmp_path / "calls.jsonl").exists()
 
 
+def test_run_with_an_audit_asks_it_first_and_records_the_rate(tmp_path, monkeypatch):
+    rows = _write_images(tmp_path, 200, np.random.default_rng(3))
+    with open(tmp_path / "labels_in.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([["path", "label"], *rows])
+    _config(tmp_path, n_rounds=1, budget_per_round=10, audit_size=20, audit_share=0.3)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--config", "config.json", "--out", "out"]) == 0
+    calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert [len(c["rows"]) for c in calls] == [20, 10]  # the audit, then a round
+    history = json.loads((tmp_path / "out" / "history.json").read_text())["history"]
+    audit = history[0]
+    assert audit["kind"] == "audit" and audit["budget_used"] == 20
+    low, high = audit["noise_rate_interval"]
+    assert 0 <= low <= audit["noise_rate"] <= high <= 1
+    assert "prior_noise_rate" in audit  # the classifier's, before the answers
+    last = history[-1]
+    assert last["kind"] == "round" and last["budget_used"] == 30
+    assert last["n_audited"] == 3  # audit_share: 30 % of the round on kept rows
+
+
 def test_every_config_key_is_documented():
     from pathlib import Path
 

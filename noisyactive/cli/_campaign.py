@@ -308,6 +308,8 @@ def run_user_campaign(config, out, *, restart=False, source="config"):
         oracle=oracle,
         batch_size=config.budget_per_round,
         n_rounds=config.n_rounds,
+        audit_size=config.audit_size,
+        audit_share=config.audit_share,
         refit=config.refit,
         refit_epochs=config.refit_epochs,
         checkpoint=str(checkpoint),

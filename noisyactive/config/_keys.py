@@ -131,6 +131,25 @@ SCHEMA = (
     ),
     Key("n_rounds", "int>=0", 8, "relabeling rounds", "expert"),
     Key(
+        "audit_size",
+        "int>=0",
+        0,
+        "labels asked before the first round, drawn at random within each given "
+        "class: a noise rate that does not depend on the classifier (history's "
+        "first entry); phase 1 is refit with it when it moved. Counted in the "
+        "budget",
+        "expert",
+        fixed=True,
+    ),
+    Key(
+        "audit_share",
+        "share",
+        0.0,
+        "share of each round's labels asked about rows phase 1 kept (the labels "
+        "the classifier finds least probable first)",
+        "expert",
+    ),
+    Key(
         "query_strategy",
         "strategy",
         "entropy",
@@ -356,5 +375,7 @@ CAMPAIGN_ONLY = {
     "checkpoint",
     "seed",
     "query_strategy",
+    "audit_size",
+    "audit_share",
 }
 BENCHMARK_ONLY = {k.name for k in SCHEMA if k.group == "benchmark"}

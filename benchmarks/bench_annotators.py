@@ -134,6 +134,7 @@ def run(method, seed, *, answers, rounds, data=None):
         }.get(method, method),
         answers_per_query=1 if method == "second_opinion" else None,
         refit="scratch",
+        audit_share=0.0,  # as the stored runs: entropy ranks every question
         on_round_end=record,
         random_state=seed,
     )

@@ -72,6 +72,7 @@ def _cleaner(oracle, checkpoint=None, **params):
         n_rounds=5,
         refit_epochs=2,
         checkpoint=checkpoint,  # a pathlib.Path in most tests
+        audit_share=0.0,  # only samples outside the clean part are asked
         random_state=3,
     )
     return ActiveLabelCleaner(**{**defaults, **params})

@@ -46,6 +46,7 @@ def _cleaner(oracle, **params):
         oracle=oracle,
         batch_size=6,
         n_rounds=3,
+        audit_share=0.0,  # the paper's rounds: only rejected samples are asked
         random_state=0,
     )
     return ActiveLabelCleaner(**{**defaults, **params})

@@ -222,7 +222,10 @@ class TestCurve:
 
 
 def make_cleaner(curve, **params):
-    """An :class:`ActiveLabelCleaner` that reports to ``curve`` every round."""
+    """An :class:`ActiveLabelCleaner` that reports to ``curve`` every round;
+    its rounds are the paper's (``audit_share=0``: only rejected samples are
+    asked) unless ``audit_share`` is given (``AUDIT_SHARE``)."""
+    params.setdefault("audit_share", 0.0)
     return ActiveLabelCleaner(on_round_end=curve, **params)
 
 

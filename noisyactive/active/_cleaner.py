@@ -109,8 +109,9 @@ class ActiveLabelCleaner(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         The paper asks only about rejected samples (``0.0``); the default
         also reaches the wrong labels phase 1 kept, which those rounds never
         see: with the filter's default selection it was above every baseline
-        at every round on pretrained HAM10000 at p = 0.4 and 0.5, where 0.0
-        was not (``benchmarks/RESULTS.md``, "share run").
+        at every round but one (a tie) on pretrained HAM10000 at p = 0.4 and
+        0.5 (3 seeds, mean − std), where 0.0 fell short at five rounds
+        (``benchmarks/RESULTS.md``, "share run").
     audit_size : int, default=0
         Samples audited before the first round (0: no audit): drawn at random
         within each noisy class so that every class is seen (rare classes

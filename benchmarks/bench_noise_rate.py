@@ -324,6 +324,15 @@ FILTER_CHECKS = (
 #: plain Co-teaching) in place of ``selection="class_quota"``.
 
 
+def _row_filter(selection):
+    """The selection parameters of a ``FILTER_CHECKS`` row's filter (every other
+    row names one of Co-teaching's own selections)."""
+    if "default" in selection:
+        return dict(selection="batch", final_selection="auto")
+    quota = "class_quota" in selection or selection == "cleaner_audit100"
+    return dict(selection="class_quota" if quota else "batch", final_selection=None)
+
+
 def filter_check(seed, args, done=()):
     """Default filters on a small HAM10000 subset at p = 0.3 (the selections
     in ``FILTER_CHECKS`` not in ``done``)."""
@@ -341,7 +350,6 @@ def filter_check(seed, args, done=()):
         params, size = dict(config["params"]), config["size"]
     else:
         params, size = dict(PARAMS["ham10000"], max_epochs=20, num_gradual=10), 32
-    params["final_selection"] = None  # the rows name Co-teaching's own selections
     X, y, y_true = load(
         "ham10000", "symmetric", 0.3, seed, 600, args.ham, size=size,
         cache_dir=params.get("cache_dir"),
@@ -354,21 +362,23 @@ def filter_check(seed, args, done=()):
         if selection in done:
             continue
         t = time.perf_counter()
+        row_params = dict(params, **_row_filter(selection))
         if selection.startswith("cleaner_"):
-            if selection == "cleaner_default_audit100":
-                filt_params = dict(params, final_selection="auto")
-            else:
-                filt_params = dict(params, selection="class_quota")
-            out.append(_cleaner_check(X, y, y_true, seed, filt_params, rare, realised))
-            out[-1]["selection"] = selection
-            out[-1].update(wall_s=time.perf_counter() - t, ham_config=args.ham_config)
+            out.append(_cleaner_check(X, y, y_true, seed, row_params, rare, realised))
+            out[-1].update(
+                selection=selection,
+                wall_s=time.perf_counter() - t,
+                ham_config=args.ham_config,
+            )
             print(json.dumps(out[-1]), flush=True)
             continue
         audited = "_audit100" in selection
         extra = {}
         if audited:  # the classifier's estimate (a "batch" fit) + the audit
             if first is None:
-                first = NoisyLabelFilter(random_state=seed, **params).fit(X, y)
+                first = NoisyLabelFilter(
+                    random_state=seed, **dict(params, **_row_filter("batch"))
+                ).fit(X, y)
             k, y_enc = len(first.classes_), np.searchsorted(first.classes_, y)
             prior = classifier_summary(first, first.class_noise_rates_, y_enc, k)
             idx, _ = stratified_audit(y_enc, 100, n_classes=k, random_state=seed)
@@ -384,13 +394,7 @@ def filter_check(seed, args, done=()):
                 extra["transition_matrix"] = transition_from_class_noise_rates(
                     np.bincount(y_enc, minlength=k), post.class_rates
                 )
-        if selection == "default":
-            extra["final_selection"] = "auto"
-        filt = NoisyLabelFilter(
-            selection=selection.split("_audit100")[0].replace("default", "batch"),
-            random_state=seed,
-            **{**params, **extra},
-        ).fit(X, y)
+        filt = NoisyLabelFilter(random_state=seed, **{**row_params, **extra}).fit(X, y)
         if selection == "batch":
             first = filt
         clean = y == y_true
@@ -446,7 +450,6 @@ def _cleaner_check(X, y, y_true, seed, params, rare, realised):
     right = cleaner.labels_ == y_true  # the audited labels are answers
     return dict(
         seed=seed,
-        selection="cleaner_audit100",
         n=len(y),
         realised=realised,
         forget_rate=float(cleaner.estimator_.forget_rate_),

@@ -35,16 +35,14 @@ class FinalSelectionMixin:
     """``final_selection`` / ``final_quota`` and ``issue_table_`` of
     :class:`~noisyactive.NoisyLabelFilter`."""
 
-    def _final_selection(self, final_selection=None):
-        """``final_selection`` (the parameter when None) with ``"auto"``
-        resolved against ``selection`` and ``mix_ratio``."""
-        if final_selection is None:
-            final_selection = self.final_selection
+    def _resolved(self, final_selection):
+        """``final_selection`` with ``"auto"`` resolved against ``selection``
+        and ``mix_ratio``."""
         return resolve_final_selection(final_selection, self.selection, self.mix_ratio)
 
     def _selection_recordings(self):
         """The extra recordings the final selection needs during training."""
-        rule = make_rule(self._final_selection())
+        rule = make_rule(self._resolved(self.final_selection))
         return frozenset() if rule is None else frozenset(rule.needs)
 
     def _finish_selection(self, X, y_enc, result):
@@ -60,7 +58,9 @@ class FinalSelectionMixin:
             "proba": self.net_.predict_proba_arrays(X),
             "oos_proba": None if oos is None else np.mean(oos, axis=0),
         }
-        keep, table = self._decide(X, self._final_selection(), self.final_quota)
+        keep, table = self._decide(
+            X, self._resolved(self.final_selection), self.final_quota
+        )
         self.clean_mask_ = keep
         self.issue_table_ = table
 
@@ -128,6 +128,4 @@ class FinalSelectionMixin:
                 f"rescore needs the training data: X has {X.shape[0]} samples, the "
                 f"fit had {len(self._selection_records['labels'])}."
             )
-        if final_selection is not None:  # None: Co-teaching's own mask
-            final_selection = self._final_selection(final_selection)
-        return self._decide(X, final_selection, final_quota)
+        return self._decide(X, self._resolved(final_selection), final_quota)
